@@ -1,0 +1,111 @@
+//! The AWS boundary. `CloudFormation` is the one trait commands talk to; `sdk` implements it with
+//! the AWS SDK and is the only module that names `aws_sdk_cloudformation` or `aws_config`.
+
+pub mod sdk;
+
+use std::future::Future;
+
+use crate::model::{ChangeSetPage, Stack};
+
+/// The CloudFormation calls cfdeploy makes. Every call names its region, because one fleet may
+/// span several.
+pub trait CloudFormation: Send + Sync + 'static {
+    /// `None` when the stack does not exist (or only as `DELETE_COMPLETE`).
+    fn describe_stack(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<Option<Stack>, CfnError>> + Send;
+
+    /// The deployed template as it was submitted (`TemplateStage=Original`).
+    fn get_template(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<String, CfnError>> + Send;
+
+    fn create_change_set(
+        &self,
+        region: &str,
+        request: &ChangeSetRequest,
+    ) -> impl Future<Output = Result<CreatedChangeSet, CfnError>> + Send;
+
+    /// One page of the change set, addressed by ARN.
+    fn describe_change_set(
+        &self,
+        region: &str,
+        arn: &str,
+        include_property_values: bool,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<ChangeSetPage, CfnError>> + Send;
+
+    fn delete_change_set(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSetType {
+    Create,
+    Update,
+}
+
+/// Everything `CreateChangeSet` is called with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub change_set_type: ChangeSetType,
+    pub description: String,
+    pub template_body: String,
+    pub parameters: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    pub capabilities: Vec<String>,
+    pub role_arn: Option<String>,
+    pub notification_arns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedChangeSet {
+    pub arn: String,
+    pub stack_id: Option<String>,
+}
+
+/// A failed CloudFormation call, typed where callers branch on it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CfnError {
+    /// Still throttled after the SDK's retries with backoff.
+    #[error(
+        "{operation}: rate exceeded (throttled by CloudFormation, still after retries): {message}"
+    )]
+    Throttled { operation: String, message: String },
+    #[error("{operation}: {code}: {message}")]
+    Api {
+        operation: String,
+        code: String,
+        message: String,
+    },
+    /// The request never got an answer: no connection, timeout, unreadable response.
+    #[error("{operation}: could not reach CloudFormation: {message}")]
+    Transport { operation: String, message: String },
+}
+
+impl CfnError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            CfnError::Api { code, .. } => Some(code),
+            CfnError::Throttled { .. } => Some("Throttling"),
+            CfnError::Transport { .. } => None,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            CfnError::Api { message, .. }
+            | CfnError::Throttled { message, .. }
+            | CfnError::Transport { message, .. } => message,
+        }
+    }
+}

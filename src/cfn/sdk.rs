@@ -1,0 +1,307 @@
+//! The AWS SDK adapter: the only module that names `aws_sdk_cloudformation` or `aws_config`. It
+//! converts SDK types into the domain model at the boundary.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation as cfn;
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::primitives::DateTimeFormat;
+use aws_sdk_cloudformation::types as t;
+
+use super::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet};
+use crate::model::{
+    Action, ChangeSetPage, ChangeSetStatus, PropertyChange, Replacement, RequiresRecreation,
+    ResourceChange, Stack, StackStatus,
+};
+
+/// How the SDK is set up: the AWS CLI's `--profile` and `--region`, and retries.
+#[derive(Debug, Clone, Default)]
+pub struct SdkOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// Attempts per call, including the first; throttling is retried with exponential backoff.
+    pub max_attempts: Option<u32>,
+}
+
+/// CloudFormation through the AWS SDK, one client per region, built on first use.
+pub struct SdkCloudFormation {
+    config: SdkConfig,
+    clients: Mutex<HashMap<String, cfn::Client>>,
+    calls: AtomicU64,
+}
+
+impl SdkCloudFormation {
+    /// Loads the default credential chain (env, profiles, SSO, web identity) and honours
+    /// `AWS_ENDPOINT_URL`, as the AWS CLI does.
+    pub async fn load(options: &SdkOptions) -> SdkCloudFormation {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts.unwrap_or(8))
+                .with_initial_backoff(std::time::Duration::from_millis(200)),
+        );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        SdkCloudFormation {
+            config: loader.load().await,
+            clients: Mutex::new(HashMap::new()),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// The region the default chain resolved (`--region`, env, profile), if any.
+    pub fn default_region(&self) -> Option<String> {
+        self.config.region().map(|r| r.to_string())
+    }
+
+    /// How many CloudFormation requests were started (retries not counted).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn client(&self, region: &str, operation: &'static str) -> cfn::Client {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation, region, "aws call");
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = cfn::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                cfn::Client::from_conf(conf)
+            })
+            .clone()
+    }
+}
+
+impl CloudFormation for SdkCloudFormation {
+    async fn describe_stack(&self, region: &str, stack: &str) -> Result<Option<Stack>, CfnError> {
+        let op = "DescribeStacks";
+        let result = self
+            .client(region, op)
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.stacks().first().map(convert_stack)),
+            Err(e) => {
+                let err = convert_error(op, e);
+                if err.code() == Some("ValidationError") && err.message().contains("does not exist")
+                {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn get_template(&self, region: &str, stack: &str) -> Result<String, CfnError> {
+        let op = "GetTemplate";
+        let out = self
+            .client(region, op)
+            .get_template()
+            .stack_name(stack)
+            .template_stage(t::TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(out.template_body().unwrap_or_default().to_string())
+    }
+
+    async fn create_change_set(
+        &self,
+        region: &str,
+        request: &ChangeSetRequest,
+    ) -> Result<CreatedChangeSet, CfnError> {
+        let op = "CreateChangeSet";
+        let mut call = self
+            .client(region, op)
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(match request.change_set_type {
+                ChangeSetType::Create => t::ChangeSetType::Create,
+                ChangeSetType::Update => t::ChangeSetType::Update,
+            })
+            .description(&request.description)
+            .template_body(&request.template_body)
+            .set_role_arn(request.role_arn.clone());
+        for (key, value) in &request.parameters {
+            call = call.parameters(
+                t::Parameter::builder()
+                    .parameter_key(key)
+                    .parameter_value(value)
+                    .build(),
+            );
+        }
+        for (key, value) in &request.tags {
+            call = call.tags(t::Tag::builder().key(key).value(value).build());
+        }
+        for capability in &request.capabilities {
+            call = call.capabilities(t::Capability::from(capability.as_str()));
+        }
+        for arn in &request.notification_arns {
+            call = call.notification_arns(arn);
+        }
+        let out = call.send().await.map_err(|e| convert_error(op, e))?;
+        Ok(CreatedChangeSet {
+            arn: out.id().unwrap_or_default().to_string(),
+            stack_id: out.stack_id().map(str::to_string),
+        })
+    }
+
+    async fn describe_change_set(
+        &self,
+        region: &str,
+        arn: &str,
+        include_property_values: bool,
+        next_token: Option<&str>,
+    ) -> Result<ChangeSetPage, CfnError> {
+        let op = "DescribeChangeSet";
+        let out = self
+            .client(region, op)
+            .describe_change_set()
+            .change_set_name(arn)
+            .include_property_values(include_property_values)
+            .set_next_token(next_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(ChangeSetPage {
+            status: ChangeSetStatus::parse(out.status().map(|s| s.as_str()).unwrap_or("")),
+            status_reason: out.status_reason().map(str::to_string),
+            execution_status: out.execution_status().map(|s| s.as_str().to_string()),
+            changes: out
+                .changes()
+                .iter()
+                .filter_map(|c| c.resource_change())
+                .map(convert_resource_change)
+                .collect(),
+            next_token: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn delete_change_set(&self, region: &str, arn: &str) -> Result<(), CfnError> {
+        let op = "DeleteChangeSet";
+        self.client(region, op)
+            .delete_change_set()
+            .change_set_name(arn)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+}
+
+fn convert_error<E, R>(operation: &str, err: SdkError<E, R>) -> CfnError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let code = inner.code().unwrap_or("Unknown").to_string();
+            let message = inner.message().unwrap_or("(no message)").to_string();
+            if matches!(
+                code.as_str(),
+                "Throttling"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "TooManyRequestsException"
+            ) {
+                CfnError::Throttled {
+                    operation: operation.to_string(),
+                    message,
+                }
+            } else {
+                CfnError::Api {
+                    operation: operation.to_string(),
+                    code,
+                    message,
+                }
+            }
+        }
+        _ => CfnError::Transport {
+            operation: operation.to_string(),
+            message: DisplayErrorContext(&err).to_string(),
+        },
+    }
+}
+
+fn convert_stack(s: &t::Stack) -> Stack {
+    Stack {
+        stack_id: s.stack_id().unwrap_or_default().to_string(),
+        name: s.stack_name().unwrap_or_default().to_string(),
+        status: StackStatus(
+            s.stack_status()
+                .map(|st| st.as_str().to_string())
+                .unwrap_or_default(),
+        ),
+        status_reason: s.stack_status_reason().map(str::to_string),
+        last_updated: s
+            .last_updated_time()
+            .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok()),
+        creation_time: s
+            .creation_time()
+            .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok()),
+        parameters: s
+            .parameters()
+            .iter()
+            .map(|p| {
+                (
+                    p.parameter_key().unwrap_or_default().to_string(),
+                    p.parameter_value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn convert_resource_change(rc: &t::ResourceChange) -> ResourceChange {
+    ResourceChange {
+        action: Action::parse(rc.action().map(|a| a.as_str()).unwrap_or("")),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+        physical_id: rc
+            .physical_resource_id()
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+        replacement: rc.replacement().map(|r| Replacement::parse(r.as_str())),
+        scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
+        details: rc.details().iter().map(convert_detail).collect(),
+    }
+}
+
+fn convert_detail(d: &t::ResourceChangeDetail) -> PropertyChange {
+    let target = d.target();
+    PropertyChange {
+        attribute: target
+            .and_then(|t| t.attribute())
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        name: target.and_then(|t| t.name()).map(str::to_string),
+        path: target.and_then(|t| t.path()).map(str::to_string),
+        requires_recreation: target
+            .and_then(|t| t.requires_recreation())
+            .map(|r| RequiresRecreation::parse(r.as_str())),
+        before: target.and_then(|t| t.before_value()).map(str::to_string),
+        after: target.and_then(|t| t.after_value()).map(str::to_string),
+        change_type: target
+            .and_then(|t| t.attribute_change_type())
+            .map(|a| a.as_str().to_string()),
+        change_source: d.change_source().map(|c| c.as_str().to_string()),
+        causing_entity: d.causing_entity().map(str::to_string),
+        evaluation: d.evaluation().map(|e| e.as_str().to_string()),
+    }
+}

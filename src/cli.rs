@@ -1,0 +1,77 @@
+//! The command line. Only parsing lives here; `settings` resolves what the flags mean.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::render::Format;
+
+/// Deploy AWS CloudFormation stacks through reviewed change sets, across a fleet of similar stacks.
+#[derive(Debug, Parser)]
+#[command(name = "cfdeploy", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Stack config: a YAML file, or a folder whose *.yaml/*.yml files are all read.
+    #[arg(long, global = true, default_value = "stacks", value_name = "PATH")]
+    pub config: PathBuf,
+    /// Only the stacks whose name matches this glob (repeatable).
+    #[arg(long = "stack", global = true, value_name = "GLOB")]
+    pub stacks: Vec<String>,
+    /// AWS profile to use, as in the AWS CLI.
+    #[arg(long, global = true, env = "AWS_PROFILE", hide_env = true)]
+    pub profile: Option<String>,
+    /// Region for stacks whose config names none, as in the AWS CLI.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (error, warn, info, debug, or a tracing filter); CFDEPLOY_LOG also sets it.
+    #[arg(long, global = true, env = "CFDEPLOY_LOG", default_value = "warn")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a change set per stack and show what would change.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format of the plan on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write the JSON plan to this file, for `apply` and for review.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How many stacks to plan at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Exit 2 (instead of 0) when any stack has changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}

@@ -1,0 +1,447 @@
+//! Stack configs: read `*.yaml` files, merge each file's `defaults` into its stacks, resolve
+//! `${env:NAME}`, and check every stack against its template before any AWS call. All problems
+//! are collected, so a user fixes them in one pass.
+
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use raw::{ConfigValue, RawFile, RawStack};
+
+use crate::template::{Template, MAX_TEMPLATE_BODY_BYTES};
+
+/// One stack, fully resolved: everything needed to create its change set.
+#[derive(Debug, Clone)]
+pub struct StackSpec {
+    pub name: String,
+    /// The config file that declares the stack.
+    pub source: PathBuf,
+    pub template_path: PathBuf,
+    pub template: Arc<Template>,
+    pub region: String,
+    /// Parameters set in the config (template defaults are left to CloudFormation).
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub capabilities: Vec<String>,
+    pub termination_protection: bool,
+    pub role_arn: Option<String>,
+    pub notification_arns: Vec<String>,
+    pub template_bucket: Option<String>,
+}
+
+impl StackSpec {
+    /// The value the stack will run with: the config's, else the template's default.
+    pub fn effective_parameters(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for p in &self.template.parameters {
+            if let Some(v) = self.parameters.get(&p.name).or(p.default.as_ref()) {
+                out.insert(p.name.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_no_echo(&self, parameter: &str) -> bool {
+        self.template
+            .parameter(parameter)
+            .is_some_and(|p| p.no_echo)
+    }
+
+    /// Values of NoEcho parameters set in the config: never to be shown.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.parameters
+            .iter()
+            .filter(|(k, _)| self.is_no_echo(k))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Everything wrong with the configs, one line per problem.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "the stack config has {n} problem{}; nothing was sent to AWS:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What the loader needs from outside: the default region and the environment.
+pub struct LoadContext<'a> {
+    /// `--region`, else the AWS default region; used by stacks whose config names none.
+    pub default_region: Option<String>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Reads a config file, or every `*.yaml`/`*.yml` directly inside a folder, and resolves the
+/// stacks whose names match one of `selectors` (all when empty).
+pub fn load(
+    path: &Path,
+    selectors: &[String],
+    ctx: &LoadContext<'_>,
+) -> Result<Vec<StackSpec>, ConfigError> {
+    let files = config_files(path).map_err(|p| ConfigError { problems: vec![p] })?;
+    let patterns = compile_selectors(selectors)?;
+
+    let mut problems = Vec::new();
+    let mut specs = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut templates: HashMap<PathBuf, Result<Arc<Template>, String>> = HashMap::new();
+    let mut all_names = Vec::new();
+
+    for file in &files {
+        let raw = match read_file(file) {
+            Ok(raw) => raw,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        if raw.stacks.is_empty() {
+            problems.push(format!(
+                "{}: declares no stacks; add a `stacks:` mapping of stack names to settings",
+                file.display()
+            ));
+        }
+        for (name, stack) in raw.stacks {
+            all_names.push(name.clone());
+            if let Some(first) = seen.get(&name) {
+                problems.push(format!(
+                    "{}: stack `{name}` is already declared in {}; stack names are unique across files",
+                    file.display(),
+                    first.display()
+                ));
+                continue;
+            }
+            seen.insert(name.clone(), file.clone());
+            if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&name)) {
+                continue;
+            }
+            let merged = stack.over(&raw.defaults);
+            match resolve(file, &name, merged, ctx, &mut templates) {
+                Ok(spec) => specs.push(spec),
+                Err(mut ps) => problems.append(&mut ps),
+            }
+        }
+    }
+
+    for (selector, pattern) in selectors.iter().zip(&patterns) {
+        if !all_names.iter().any(|n| pattern.matches(n)) {
+            problems.push(format!(
+                "--stack `{selector}` matches no stack in {}; the stacks are: {}",
+                path.display(),
+                if all_names.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    all_names.join(", ")
+                }
+            ));
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(specs)
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+fn compile_selectors(selectors: &[String]) -> Result<Vec<glob::Pattern>, ConfigError> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for s in selectors {
+        match glob::Pattern::new(s) {
+            Ok(p) => out.push(p),
+            Err(e) => problems.push(format!("--stack `{s}` is not a valid glob: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+fn config_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "{}: cannot read the stack config ({e}); pass --config with a YAML file or a folder of them",
+            path.display()
+        )
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: cannot list the folder: {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yaml") | Some("yml")
+                )
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no *.yaml or *.yml stack configs in this folder (sub-folders are for templates)",
+            path.display()
+        ));
+    }
+    Ok(files)
+}
+
+fn read_file(file: &Path) -> Result<RawFile, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    crate::yaml::from_str::<Option<RawFile>>(&text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+fn resolve(
+    file: &Path,
+    name: &str,
+    raw: RawStack,
+    ctx: &LoadContext<'_>,
+    templates: &mut HashMap<PathBuf, Result<Arc<Template>, String>>,
+) -> Result<StackSpec, Vec<String>> {
+    let at = format!("{}: stack `{name}`", file.display());
+    let mut problems = Vec::new();
+
+    if let Some(msg) = stack_name_problem(name) {
+        problems.push(format!("{at}: {msg}"));
+    }
+
+    let mut interpolate = |key: &str, value: &str| -> String {
+        match interpolate_env(value, ctx.env) {
+            Ok(v) => v,
+            Err(var) => {
+                problems.push(format!(
+                    "{at}: `{key}` reads the environment variable {var}, which is not set; export it before running cfdeploy"
+                ));
+                String::new()
+            }
+        }
+    };
+
+    let parameters: BTreeMap<String, String> = raw
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                ConfigValue::Text(s) => s,
+                ConfigValue::List(items) => items.join(","),
+            };
+            let value = interpolate(&format!("parameters.{k}"), &text);
+            (k, value)
+        })
+        .collect();
+    let tags: BTreeMap<String, String> = raw
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                ConfigValue::Text(s) => s,
+                ConfigValue::List(items) => items.join(","),
+            };
+            let value = interpolate(&format!("tags.{k}"), &text);
+            (k, value)
+        })
+        .collect();
+    let role_arn = raw.role_arn.map(|r| interpolate("role_arn", &r));
+    let template_bucket = raw
+        .template_bucket
+        .map(|b| interpolate("template_bucket", &b));
+    let notification_arns: Vec<String> = raw
+        .notification_arns
+        .unwrap_or_default()
+        .iter()
+        .map(|a| interpolate("notification_arns", a))
+        .collect();
+
+    let region = raw
+        .region
+        .map(|r| interpolate("region", &r))
+        .or_else(|| ctx.default_region.clone());
+    if region.is_none() {
+        problems.push(format!(
+            "{at}: no region; set `region` for the stack or in `defaults`, or pass --region"
+        ));
+    }
+
+    let template = match &raw.template {
+        None => {
+            problems.push(format!(
+                "{at}: no `template`; set it for the stack or in `defaults` (a path relative to {})",
+                file.display()
+            ));
+            None
+        }
+        Some(rel) => {
+            let path = file.parent().unwrap_or(Path::new(".")).join(rel);
+            let loaded = templates
+                .entry(path.clone())
+                .or_insert_with(|| {
+                    if !path.is_file() {
+                        return Err(format!(
+                            "`template: {rel}` not found (looked for {})",
+                            path.display()
+                        ));
+                    }
+                    Template::load(&path)
+                        .map(Arc::new)
+                        .map_err(|e| format!("{e:#}"))
+                })
+                .clone();
+            match loaded {
+                Ok(t) => Some((path, t)),
+                Err(e) => {
+                    problems.push(format!("{at}: {e}"));
+                    None
+                }
+            }
+        }
+    };
+
+    if let Some((path, template)) = &template {
+        check_parameters(&at, path, template, &parameters, &mut problems);
+        if template.body.len() > MAX_TEMPLATE_BODY_BYTES && template_bucket.is_none() {
+            problems.push(format!(
+                "{at}: template {} is {} bytes, over CloudFormation's {MAX_TEMPLATE_BODY_BYTES}-byte limit for an inline template; set `template_bucket` to upload it to S3",
+                path.display(),
+                template.body.len()
+            ));
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (template_path, template) = template.expect("checked above");
+    Ok(StackSpec {
+        name: name.to_string(),
+        source: file.to_path_buf(),
+        template_path,
+        template,
+        region: region.expect("checked above"),
+        parameters,
+        tags,
+        capabilities: raw.capabilities.unwrap_or_default(),
+        termination_protection: raw.termination_protection.unwrap_or(false),
+        role_arn,
+        notification_arns,
+        template_bucket,
+    })
+}
+
+fn check_parameters(
+    at: &str,
+    path: &Path,
+    template: &Template,
+    values: &BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+) {
+    let declared: BTreeSet<&str> = template
+        .parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    for key in values.keys() {
+        if !declared.contains(key.as_str()) {
+            problems.push(format!(
+                "{at}: parameter `{key}` is not declared in {}; declared: {}",
+                path.display(),
+                declared.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    for p in &template.parameters {
+        let value = values.get(&p.name);
+        match value {
+            None if p.default.is_none() => problems.push(format!(
+                "{at}: parameter `{}` has no Default in {} and no value; set `parameters.{}`",
+                p.name,
+                path.display(),
+                p.name
+            )),
+            Some(v) => {
+                // A NoEcho value is never echoed, not even in an error.
+                let shown = if p.no_echo {
+                    "****".to_string()
+                } else {
+                    format!("`{v}`")
+                };
+                if !p.allowed_values.is_empty()
+                    && !p.param_type.contains("List")
+                    && !p.allowed_values.contains(v)
+                {
+                    problems.push(format!(
+                        "{at}: parameter `{}` is {shown}, not one of its AllowedValues: {}",
+                        p.name,
+                        p.allowed_values.join(", ")
+                    ));
+                }
+                if p.param_type == "Number" && v.trim().parse::<f64>().is_err() {
+                    problems.push(format!(
+                        "{at}: parameter `{}` is {shown}, but its Type is Number",
+                        p.name
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// CloudFormation's rule: letters, digits and hyphens, starting with a letter, at most 128.
+fn stack_name_problem(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    (!ok).then(|| {
+        "is not a valid stack name (letters, digits and hyphens, starting with a letter, at most 128 characters)"
+            .to_string()
+    })
+}
+
+/// Replaces every `${env:NAME}` in `value`; returns the name of the first unset variable.
+fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${env:") {
+        let after = &rest[start + 6..];
+        let Some(end) = after.find('}') else { break };
+        let var = &after[..end];
+        out.push_str(&rest[..start]);
+        out.push_str(&env(var).ok_or_else(|| var.to_string())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! The config file as users write it, before merging and validation. Unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    #[serde(default)]
+    pub defaults: RawStack,
+    /// In file order: the order users wrote is the order stacks are planned and shown.
+    #[serde(default, deserialize_with = "ordered_map")]
+    pub stacks: Vec<(String, RawStack)>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    pub template: Option<String>,
+    pub region: Option<String>,
+    pub parameters: Option<BTreeMap<String, ConfigValue>>,
+    pub tags: Option<BTreeMap<String, ConfigValue>>,
+    pub capabilities: Option<Vec<String>>,
+    pub termination_protection: Option<bool>,
+    pub role_arn: Option<String>,
+    pub notification_arns: Option<Vec<String>>,
+    pub template_bucket: Option<String>,
+}
+
+impl RawStack {
+    /// `self` over `defaults`: maps merge key by key, everything else is replaced whole.
+    pub fn over(self, defaults: &RawStack) -> RawStack {
+        RawStack {
+            template: self.template.or_else(|| defaults.template.clone()),
+            region: self.region.or_else(|| defaults.region.clone()),
+            parameters: merge_maps(&defaults.parameters, self.parameters),
+            tags: merge_maps(&defaults.tags, self.tags),
+            capabilities: self.capabilities.or_else(|| defaults.capabilities.clone()),
+            termination_protection: self
+                .termination_protection
+                .or(defaults.termination_protection),
+            role_arn: self.role_arn.or_else(|| defaults.role_arn.clone()),
+            notification_arns: self
+                .notification_arns
+                .or_else(|| defaults.notification_arns.clone()),
+            template_bucket: self
+                .template_bucket
+                .or_else(|| defaults.template_bucket.clone()),
+        }
+    }
+}
+
+fn merge_maps(
+    defaults: &Option<BTreeMap<String, ConfigValue>>,
+    own: Option<BTreeMap<String, ConfigValue>>,
+) -> Option<BTreeMap<String, ConfigValue>> {
+    match (defaults, own) {
+        (None, own) => own,
+        (Some(d), None) => Some(d.clone()),
+        (Some(d), Some(own)) => {
+            let mut merged = d.clone();
+            merged.extend(own);
+            Some(merged)
+        }
+    }
+}
+
+/// A parameter or tag value: a string, number or boolean, or a list of them (sent comma-joined).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor { in_list: false })
+    }
+}
+
+struct ValueVisitor {
+    in_list: bool,
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = ConfigValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.in_list {
+            f.write_str("a string, number or boolean")
+        } else {
+            f.write_str("a string, number, boolean, or a list of them")
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<ConfigValue, E> {
+        Ok(ConfigValue::Text(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ConfigValue, A::Error> {
+        if self.in_list {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ListItem)? {
+            items.push(item);
+        }
+        Ok(ConfigValue::List(items))
+    }
+}
+
+struct ListItem;
+
+impl<'de> de::DeserializeSeed<'de> for ListItem {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        match d.deserialize_any(ValueVisitor { in_list: true })? {
+            ConfigValue::Text(s) => Ok(s),
+            ConfigValue::List(_) => Err(de::Error::custom("nested lists are not allowed")),
+        }
+    }
+}
+
+fn ordered_map<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, RawStack)>, D::Error> {
+    struct OrderedVisitor;
+    impl<'de> Visitor<'de> for OrderedVisitor {
+        type Value = Vec<(String, RawStack)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping of stack names to stack settings")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<(String, RawStack)> = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let stack: Option<RawStack> = map.next_value()?;
+                out.push((name, stack.unwrap_or_default()));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(OrderedVisitor)
+}

@@ -1,0 +1,182 @@
+//! The JSON plan (schema version 1, documented in the README). The same document is written by
+//! `--out` for `apply`, so it carries what apply needs to check it executes what was reviewed.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Plan, StackPlan};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlanDocument {
+    pub version: u32,
+    pub kind: String,
+    pub correlation_id: String,
+    pub created_at: String,
+    pub stacks: Vec<StackDocument>,
+    pub summary: SummaryDocument,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct StackDocument {
+    pub stack: String,
+    pub region: String,
+    pub source: String,
+    pub status: String,
+    pub stack_id: Option<String>,
+    pub change_set_arn: Option<String>,
+    pub change_set_name: Option<String>,
+    pub error: Option<String>,
+    pub changes: Vec<ChangeDocument>,
+    pub parameters: Vec<ParameterDocument>,
+    pub template_diff: Option<String>,
+    pub fingerprint: FingerprintDocument,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChangeDocument {
+    pub action: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub replacement: Option<String>,
+    pub scope: Vec<String>,
+    pub details: Vec<DetailDocument>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DetailDocument {
+    pub attribute: String,
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub requires_recreation: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub change_type: Option<String>,
+    pub change_source: Option<String>,
+    pub causing_entity: Option<String>,
+    pub evaluation: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct ParameterDocument {
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct FingerprintDocument {
+    pub stack_status: Option<String>,
+    pub last_updated: Option<String>,
+    pub deployed_template_sha256: Option<String>,
+    pub deployed_parameters_sha256: Option<String>,
+    pub template_sha256: String,
+    pub parameters_sha256: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct SummaryDocument {
+    pub stacks: usize,
+    pub to_change: usize,
+    pub unchanged: usize,
+    pub busy: usize,
+    pub failed: usize,
+    pub add: usize,
+    pub modify: usize,
+    pub replace: usize,
+    pub remove: usize,
+    pub import: usize,
+}
+
+pub fn document(plan: &Plan) -> PlanDocument {
+    let s = plan.summary();
+    PlanDocument {
+        version: SCHEMA_VERSION,
+        kind: "plan".to_string(),
+        correlation_id: plan.correlation_id.clone(),
+        created_at: plan.created_at.clone(),
+        stacks: plan.stacks.iter().map(stack_document).collect(),
+        summary: SummaryDocument {
+            stacks: plan.stacks.len(),
+            to_change: s.to_change,
+            unchanged: s.unchanged,
+            busy: s.busy,
+            failed: s.failed,
+            add: s.add,
+            modify: s.modify,
+            replace: s.replace,
+            remove: s.remove,
+            import: s.import,
+        },
+    }
+}
+
+fn stack_document(s: &StackPlan) -> StackDocument {
+    StackDocument {
+        stack: s.stack.clone(),
+        region: s.region.clone(),
+        source: s.source.clone(),
+        status: s.status.as_str().to_string(),
+        stack_id: s.stack_id.clone(),
+        change_set_arn: s.change_set_arn.clone(),
+        change_set_name: s.change_set_name.clone(),
+        error: s.error.clone(),
+        changes: s
+            .changes
+            .iter()
+            .map(|c| ChangeDocument {
+                action: c.action.as_str().to_string(),
+                logical_id: c.logical_id.clone(),
+                physical_id: c.physical_id.clone(),
+                resource_type: c.resource_type.clone(),
+                replacement: c.replacement.as_ref().map(|r| r.as_str().to_string()),
+                scope: c.scope.clone(),
+                details: c
+                    .details
+                    .iter()
+                    .map(|d| DetailDocument {
+                        attribute: d.attribute.clone(),
+                        name: d.name.clone(),
+                        path: d.path.clone(),
+                        requires_recreation: d
+                            .requires_recreation
+                            .as_ref()
+                            .map(|r| r.as_str().to_string()),
+                        before: d.before.clone(),
+                        after: d.after.clone(),
+                        change_type: d.change_type.clone(),
+                        change_source: d.change_source.clone(),
+                        causing_entity: d.causing_entity.clone(),
+                        evaluation: d.evaluation.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        parameters: s
+            .parameters
+            .iter()
+            .map(|p| ParameterDocument {
+                key: p.key.clone(),
+                old: p.old.clone(),
+                new: p.new.clone(),
+            })
+            .collect(),
+        template_diff: s.template_diff.clone(),
+        fingerprint: FingerprintDocument {
+            stack_status: s.fingerprint.stack_status.clone(),
+            last_updated: s.fingerprint.last_updated.clone(),
+            deployed_template_sha256: s.fingerprint.deployed_template_sha256.clone(),
+            deployed_parameters_sha256: s.fingerprint.deployed_parameters_sha256.clone(),
+            template_sha256: s.fingerprint.template_sha256.clone(),
+            parameters_sha256: s.fingerprint.parameters_sha256.clone(),
+        },
+    }
+}
+
+pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(plan))?;
+    writeln!(out)
+}

@@ -1,0 +1,241 @@
+//! GitHub-flavoured markdown for a pull request: a summary table, then each stack's details in
+//! `<details>`. Every cell is escaped, so values cannot break the layout.
+
+use std::io::{self, Write};
+
+use super::{one_line, summary_line, truncate};
+use crate::model::{Plan, PlanStatus, Replacement, RequiresRecreation, StackPlan};
+
+/// Longest before/after value shown in a cell; the JSON plan has the whole value.
+const MAX_VALUE_CHARS: usize = 200;
+
+pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    let summary = plan.summary();
+    writeln!(out, "### cfdeploy plan")?;
+    writeln!(out)?;
+    writeln!(out, "**{}**", escape(&summary_line(&summary)))?;
+    writeln!(out)?;
+
+    let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
+    ordered.sort_by_key(|s| match s.status {
+        PlanStatus::Create | PlanStatus::Update => 0,
+        PlanStatus::Error | PlanStatus::Busy => 1,
+        PlanStatus::NoChanges => 2,
+    });
+
+    let listed: Vec<&&StackPlan> = ordered
+        .iter()
+        .filter(|s| s.status != PlanStatus::NoChanges)
+        .collect();
+    if !listed.is_empty() {
+        writeln!(
+            out,
+            "| Stack | Region | Plan | Add | Modify | Replace | Remove |"
+        )?;
+        writeln!(out, "|---|---|---|--:|--:|--:|--:|")?;
+        for s in &listed {
+            let replace = s.replacements();
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                escape(&s.stack),
+                escape(&s.region),
+                status_label(s),
+                s.count(&crate::model::Action::Add),
+                s.count(&crate::model::Action::Modify) - replace,
+                if replace > 0 {
+                    format!("**{replace}**")
+                } else {
+                    "0".to_string()
+                },
+                s.count(&crate::model::Action::Remove),
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let unchanged: Vec<String> = ordered
+        .iter()
+        .filter(|s| s.status == PlanStatus::NoChanges)
+        .map(|s| format!("`{}`", code(&s.stack)))
+        .collect();
+    if !unchanged.is_empty() {
+        writeln!(out, "No changes: {}", unchanged.join(", "))?;
+        writeln!(out)?;
+    }
+
+    for s in ordered.iter().filter(|s| s.status != PlanStatus::NoChanges) {
+        stack_details(out, s)?;
+    }
+    writeln!(
+        out,
+        "<sub>correlation id <code>{}</code></sub>",
+        escape(&plan.correlation_id)
+    )
+}
+
+fn status_label(s: &StackPlan) -> &'static str {
+    match s.status {
+        PlanStatus::Create => "create",
+        PlanStatus::Update => "update",
+        PlanStatus::NoChanges => "no changes",
+        PlanStatus::Busy => "⚠️ busy",
+        PlanStatus::Error => "❌ error",
+    }
+}
+
+fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
+    writeln!(
+        out,
+        "<details><summary><b>{}</b> ({}) — {}</summary>",
+        escape(&s.stack),
+        escape(&s.region),
+        status_label(s)
+    )?;
+    writeln!(out)?;
+    if let Some(error) = &s.error {
+        writeln!(out, "{}", fenced(error, ""))?;
+        writeln!(out, "Declared in `{}`.", code(&s.source))?;
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if s.changes.is_empty() {
+        writeln!(
+            out,
+            "No resource changes (parameters, tags or outputs only)."
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "| Action | Logical ID | Type | Physical ID | Replacement | Changes |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for c in &s.changes {
+            let replacement = match &c.replacement {
+                Some(Replacement::True) => "**True**".to_string(),
+                Some(r) => r.as_str().to_string(),
+                None => "-".to_string(),
+            };
+            let details = c
+                .details
+                .iter()
+                .map(|d| {
+                    let mut text = escape(&d.label());
+                    if d.before.is_some() || d.after.is_some() {
+                        let show = |v: &Option<String>| {
+                            v.as_deref()
+                                .map(|v| {
+                                    format!("`{}`", code(&truncate(&one_line(v), MAX_VALUE_CHARS)))
+                                })
+                                .unwrap_or_else(|| "(none)".to_string())
+                        };
+                        text.push_str(&format!(": {} → {}", show(&d.before), show(&d.after)));
+                    }
+                    match d.requires_recreation {
+                        Some(RequiresRecreation::Always) => text.push_str(" **(replaces)**"),
+                        Some(RequiresRecreation::Conditionally) => text.push_str(" (may replace)"),
+                        _ => {}
+                    }
+                    text
+                })
+                .collect::<Vec<_>>()
+                .join("<br>");
+            writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} | {} |",
+                c.action.as_str(),
+                escape(&c.logical_id),
+                code(&c.resource_type),
+                c.physical_id
+                    .as_deref()
+                    .map(escape)
+                    .unwrap_or_else(|| "-".to_string()),
+                replacement,
+                details
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !s.parameters.is_empty() {
+        writeln!(out, "| Parameter | Before | After |")?;
+        writeln!(out, "|---|---|---|")?;
+        for p in &s.parameters {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape(&p.key),
+                p.old
+                    .as_deref()
+                    .map(escape)
+                    .unwrap_or_else(|| "(none)".to_string()),
+                p.new
+                    .as_deref()
+                    .map(escape)
+                    .unwrap_or_else(|| "(removed)".to_string()),
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(diff) = &s.template_diff {
+        writeln!(out, "{}", fenced(diff, "diff"))?;
+    }
+    writeln!(out, "</details>")?;
+    writeln!(out)
+}
+
+/// Escapes text for a table cell or inline HTML: `|`, HTML, backticks and newlines.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("\\`"),
+            '*' => out.push_str("\\*"),
+            '_' => out.push_str("\\_"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for inside a backtick code span in a table cell: a code span cannot hold a backtick or a
+/// newline, and GitHub still splits cells on `|` inside one.
+fn code(text: &str) -> String {
+    text.replace('`', "'")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// A fenced block whose fence is longer than any backtick run in the content, so the content
+/// cannot close it.
+pub fn fenced(content: &str, info: &str) -> String {
+    let longest = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body = content.trim_end_matches('\n');
+    format!("{fence}{info}\n{body}\n{fence}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(escape("a|b<script>`x`"), "a\\|b&lt;script&gt;\\`x\\`");
+        assert_eq!(escape("two\nlines"), "two<br>lines");
+    }
+
+    #[test]
+    fn a_fence_outlasts_backticks_in_the_content() {
+        let f = fenced("```\nnot the end\n````", "diff");
+        assert!(f.starts_with("`````diff\n"), "{f}");
+        assert!(f.ends_with("\n`````\n"), "{f}");
+    }
+}

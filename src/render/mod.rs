@@ -1,0 +1,119 @@
+//! Pure renderers from the model to a writer. Colour and width are decided once by the caller
+//! and passed in, so the same plan always renders the same bytes.
+
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use std::io::{self, Write};
+
+use crate::model::{Plan, PlanSummary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Markdown,
+    Json,
+}
+
+/// How to draw for the current output: colour or not, and the width to fit (None: do not wrap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    pub color: bool,
+    pub width: Option<u16>,
+}
+
+pub fn plan(out: &mut dyn Write, plan: &Plan, format: Format, style: Style) -> io::Result<()> {
+    match format {
+        Format::Table => table::plan(out, plan, style),
+        Format::Markdown => markdown::plan(out, plan),
+        Format::Json => json::plan(out, plan),
+    }
+}
+
+/// `3 stacks to change · 2 unchanged · 1 failed — 4 to add, 2 to modify, 1 to replace, 1 to remove`
+pub fn summary_line(s: &PlanSummary) -> String {
+    let mut stacks = Vec::new();
+    let plural = |n: usize| if n == 1 { "stack" } else { "stacks" };
+    if s.to_change > 0 || (s.unchanged == 0 && s.failed == 0 && s.busy == 0) {
+        stacks.push(format!("{} {} to change", s.to_change, plural(s.to_change)));
+    }
+    if s.unchanged > 0 {
+        stacks.push(format!("{} unchanged", s.unchanged));
+    }
+    if s.busy > 0 {
+        stacks.push(format!("{} busy", s.busy));
+    }
+    if s.failed > 0 {
+        stacks.push(format!("{} failed", s.failed));
+    }
+    let mut line = stacks.join(" · ");
+    if s.to_change > 0 {
+        let mut resources = vec![
+            format!("{} to add", s.add),
+            format!("{} to modify", s.modify),
+            format!("{} to replace", s.replace),
+            format!("{} to remove", s.remove),
+        ];
+        if s.import > 0 {
+            resources.push(format!("{} to import", s.import));
+        }
+        line.push_str(" — ");
+        line.push_str(&resources.join(", "));
+    }
+    line
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A property value on one line: JSON is compacted, whitespace runs collapse.
+pub fn one_line(value: &str) -> String {
+    let compact = serde_json::from_str::<serde_json::Value>(value)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())
+        .map(|v| v.to_string());
+    let text = compact.unwrap_or_else(|| value.to_string());
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_each_kind_of_stack_and_resource() {
+        let s = PlanSummary {
+            to_change: 3,
+            unchanged: 2,
+            failed: 1,
+            add: 4,
+            modify: 2,
+            replace: 1,
+            remove: 1,
+            ..PlanSummary::default()
+        };
+        assert_eq!(
+            summary_line(&s),
+            "3 stacks to change · 2 unchanged · 1 failed — 4 to add, 2 to modify, 1 to replace, 1 to remove"
+        );
+        let nothing = PlanSummary {
+            unchanged: 4,
+            ..PlanSummary::default()
+        };
+        assert_eq!(summary_line(&nothing), "4 unchanged");
+    }
+
+    #[test]
+    fn long_values_are_cut_and_json_compacted() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(one_line("{\n  \"a\": 1\n}"), "{\"a\":1}");
+    }
+}

@@ -1,0 +1,260 @@
+//! The terminal rendering: a header and a resource table per stack, the parameter and template
+//! diffs, and one summary line.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style as Ansi};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, Cell, ColumnConstraint, ContentArrangement, Table, Width,
+};
+
+use super::{one_line, summary_line, truncate, Style};
+use crate::model::{
+    Action, Plan, PlanStatus, PropertyChange, Replacement, RequiresRecreation, StackPlan,
+};
+
+/// Longest before/after value shown in a table cell; the JSON plan has the whole value.
+const MAX_VALUE_CHARS: usize = 60;
+
+const BOLD: Ansi = Ansi::new().bold();
+const GREEN: Ansi = AnsiColor::Green.on_default();
+const YELLOW: Ansi = AnsiColor::Yellow.on_default();
+const RED: Ansi = AnsiColor::Red.on_default();
+const RED_BOLD: Ansi = AnsiColor::Red.on_default().bold();
+const DIM: Ansi = Ansi::new().dimmed();
+
+fn paint(style: Style, ansi: Ansi, text: &str) -> String {
+    if style.color {
+        format!("{}{text}{}", ansi.render(), ansi.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn plan(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+    for stack in &plan.stacks {
+        stack_section(out, stack, style)?;
+        writeln!(out)?;
+    }
+    let summary = plan.summary();
+    writeln!(
+        out,
+        "{} {}",
+        paint(style, BOLD, "Plan:"),
+        summary_line(&summary)
+    )?;
+    writeln!(
+        out,
+        "{}",
+        paint(
+            style,
+            DIM,
+            &format!("correlation id {}", plan.correlation_id)
+        )
+    )
+}
+
+fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Result<()> {
+    let (label, color) = match stack.status {
+        PlanStatus::Create => ("CREATE", GREEN),
+        PlanStatus::Update => ("UPDATE", YELLOW),
+        PlanStatus::NoChanges => ("no changes", DIM),
+        PlanStatus::Busy => ("busy", RED),
+        PlanStatus::Error => ("error", RED_BOLD),
+    };
+    writeln!(
+        out,
+        "{}  {}  {}",
+        paint(style, BOLD, &stack.stack),
+        stack.region,
+        paint(style, color, label)
+    )?;
+    if let Some(error) = &stack.error {
+        writeln!(out, "  {}", paint(style, RED, error))?;
+        writeln!(
+            out,
+            "  {}",
+            paint(style, DIM, &format!("in {}", stack.source))
+        )?;
+        return Ok(());
+    }
+    if !stack.status.has_changes() {
+        return Ok(());
+    }
+    if let Some(name) = &stack.change_set_name {
+        writeln!(
+            out,
+            "  {}",
+            paint(style, DIM, &format!("change set {name}"))
+        )?;
+    }
+    if !stack.changes.is_empty() {
+        writeln!(out, "{}", resource_table(stack, style))?;
+    } else {
+        writeln!(
+            out,
+            "  no resource changes (parameters, tags or outputs only)"
+        )?;
+    }
+    if !stack.parameters.is_empty() {
+        writeln!(out, "  {}", paint(style, BOLD, "Parameters"))?;
+        let width = stack
+            .parameters
+            .iter()
+            .map(|p| p.key.len())
+            .max()
+            .unwrap_or(0);
+        for p in &stack.parameters {
+            let old = p.old.as_deref().unwrap_or("(none)");
+            let new = p.new.as_deref().unwrap_or("(removed)");
+            writeln!(out, "    {:width$}  {old} → {new}", p.key)?;
+        }
+    }
+    if let Some(diff) = &stack.template_diff {
+        writeln!(out, "  {}", paint(style, BOLD, "Template"))?;
+        for line in diff.lines() {
+            let colored = if line.starts_with("+++") || line.starts_with("---") {
+                paint(style, BOLD, line)
+            } else if line.starts_with('+') {
+                paint(style, GREEN, line)
+            } else if line.starts_with('-') {
+                paint(style, RED, line)
+            } else if line.starts_with("@@") {
+                paint(style, DIM, line)
+            } else {
+                line.to_string()
+            };
+            writeln!(out, "    {colored}")?;
+        }
+    }
+    Ok(())
+}
+
+fn resource_table(stack: &StackPlan, style: Style) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    match style.width {
+        Some(w) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(w);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    let headers = [
+        "Action",
+        "Logical ID",
+        "Type",
+        "Physical ID",
+        "Replacement",
+        "Changes",
+    ];
+    table.set_header(headers.iter().map(|h| Cell::new(paint(style, BOLD, h))));
+
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for c in &stack.changes {
+        let action = match c.action {
+            Action::Add => paint(style, GREEN, "Add"),
+            Action::Modify => paint(style, YELLOW, "Modify"),
+            Action::Remove => paint(style, RED, "Remove"),
+            ref other => other.as_str().to_string(),
+        };
+        let replacement = match &c.replacement {
+            Some(Replacement::True) => paint(style, RED_BOLD, "True"),
+            Some(Replacement::Conditional) => paint(style, YELLOW, "Conditional"),
+            Some(r) => r.as_str().to_string(),
+            None => "-".to_string(),
+        };
+        let changes = c
+            .details
+            .iter()
+            .map(|d| detail_line(d, style))
+            .collect::<Vec<_>>()
+            .join("\n");
+        rows.push([
+            action,
+            c.logical_id.clone(),
+            c.resource_type.clone(),
+            c.physical_id.clone().unwrap_or_else(|| "-".to_string()),
+            replacement,
+            changes,
+        ]);
+    }
+    // Identifiers never wrap mid-word: those columns are at least as wide as their longest value.
+    for (i, header) in headers.iter().enumerate().take(5) {
+        if i == 3 {
+            continue;
+        }
+        let widest = rows
+            .iter()
+            .map(|r| visible_width(&r[i]))
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0);
+        if let Some(column) = table.column_mut(i) {
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                u16::try_from(widest).unwrap_or(u16::MAX),
+            )));
+        }
+    }
+    for row in rows {
+        table.add_row(row);
+    }
+    table
+}
+
+fn detail_line(d: &PropertyChange, style: Style) -> String {
+    let mut line = d.label();
+    match (&d.before, &d.after) {
+        (None, None) => {
+            if let Some(source) = &d.change_source {
+                if source != "DirectModification" {
+                    line.push_str(&format!(" ({source}"));
+                    if let Some(entity) = &d.causing_entity {
+                        line.push_str(&format!(": {entity}"));
+                    }
+                    line.push(')');
+                }
+            }
+        }
+        (before, after) => {
+            let show = |v: &Option<String>| {
+                v.as_deref()
+                    .map(|v| truncate(&one_line(v), MAX_VALUE_CHARS))
+                    .unwrap_or_else(|| "(none)".to_string())
+            };
+            line.push_str(&format!(": {} → {}", show(before), show(after)));
+        }
+    }
+    match d.requires_recreation {
+        Some(RequiresRecreation::Always) => {
+            line.push(' ');
+            line.push_str(&paint(style, RED_BOLD, "[replaces]"));
+        }
+        Some(RequiresRecreation::Conditionally) => {
+            line.push(' ');
+            line.push_str(&paint(style, YELLOW, "[may replace]"));
+        }
+        _ => {}
+    }
+    line
+}
+
+fn visible_width(text: &str) -> usize {
+    // Strip ANSI escapes (ESC [ ... m) before counting.
+    let mut width = 0;
+    let mut in_escape = false;
+    for ch in text.chars() {
+        if in_escape {
+            if ch == 'm' {
+                in_escape = false;
+            }
+        } else if ch == '\u{1b}' {
+            in_escape = true;
+        } else {
+            width += 1;
+        }
+    }
+    width
+}
