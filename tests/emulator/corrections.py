@@ -21,9 +21,10 @@ Failure injection, in any resource of a template:
 
     Metadata:
       cfdeploy-emulator:
-        fail-on: [create]          # any of: create, update, delete, rollback
+        fail-on: [create]          # any of: changeset, create, update, delete, rollback
         reason: "Bucket name already taken"
 
+`changeset` makes the change set itself FAILED with the reason (as a template error would);
 `rollback` fails the resource when CloudFormation rolls it back after a failed update, which
 leaves the stack in UPDATE_ROLLBACK_FAILED.
 """
@@ -538,6 +539,11 @@ def create_change_set(self: cfm.CloudFormationBackend, **kw: Any) -> tuple[str, 
         old_params = stack_parameters(stack) if cs_type == "UPDATE" else {}
         changes = compute_changes(stack, old_template, old_params, new_template, new_params)
         tags = kw.get("tags") or {}
+        refused = [
+            failure_phases(decl or {})[1]
+            for decl in (new_template.get("Resources") or {}).values()
+            if "changeset" in failure_phases(decl or {})[0]
+        ]
         unchanged = (
             cs_type == "UPDATE"
             and old_template == new_template
@@ -565,9 +571,9 @@ def create_change_set(self: cfm.CloudFormationBackend, **kw: Any) -> tuple[str, 
             role_arn=kw.get("role_arn"),
             capabilities=kw.get("capabilities") or [],
             changes=changes,
-            final_status="FAILED" if unchanged else "CREATE_COMPLETE",
-            final_reason=NO_CHANGES if unchanged else None,
-            execution_status_final="UNAVAILABLE" if unchanged else "AVAILABLE",
+            final_status="FAILED" if unchanged or refused else "CREATE_COMPLETE",
+            final_reason=refused[0] if refused else NO_CHANGES if unchanged else None,
+            execution_status_final="UNAVAILABLE" if unchanged or refused else "AVAILABLE",
         )
         self.change_sets[arn] = cs
         return arn, stack.stack_id
@@ -607,6 +613,19 @@ def stack_event(stack, status, reason=None):
     stack.status = status
     stack.status_reason = reason
     resource_event(stack, stack.name, "AWS::CloudFormation::Stack", status, reason, stack.stack_id)
+    if not status.endswith("_IN_PROGRESS"):
+        forget_change_sets(stack)
+
+
+def forget_change_sets(stack) -> None:
+    """After an execution ends, CloudFormation removes every change set of the stack."""
+    op = getattr(stack, "emu_operation", None)
+    if op is None or op.cs is None or getattr(op, "forgotten", False):
+        return
+    op.forgotten = True
+    backend = cfm.cloudformation_backends[stack.account_id][stack.region_name]
+    for arn in [a for a, cs in backend.change_sets.items() if cs.stack_id == stack.stack_id]:
+        del backend.change_sets[arn]
 
 
 def pause() -> None:

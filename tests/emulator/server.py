@@ -5,6 +5,7 @@ serves until its stdin closes (so a test process that dies takes it along) or it
 """
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -25,6 +26,8 @@ def main() -> None:
         help="keep serving when stdin closes (for running it by hand in the background)",
     )
     args = parser.parse_args()
+    # One line per request drowns the test output; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     app = corrections.wrap(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
