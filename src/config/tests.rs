@@ -18,8 +18,15 @@ fn write(dir: &Path, rel: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-fn load_with(dir: &Path, selectors: &[&str], env: &[(&str, &str)]) -> Result<Vec<StackSpec>, ConfigError> {
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn load_with(
+    dir: &Path,
+    selectors: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Vec<StackSpec>, ConfigError> {
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let lookup = move |name: &str| env.get(name).cloned();
     let selectors: Vec<String> = selectors.iter().map(|s| s.to_string()).collect();
     load(
@@ -33,7 +40,9 @@ fn load_with(dir: &Path, selectors: &[&str], env: &[(&str, &str)]) -> Result<Vec
 }
 
 fn problems(dir: &Path) -> Vec<String> {
-    load_with(dir, &[], &[]).expect_err("the config should be rejected").problems
+    load_with(dir, &[], &[])
+        .expect_err("the config should be rejected")
+        .problems
 }
 
 fn fleet() -> tempfile::TempDir {
@@ -79,7 +88,10 @@ stacks:
     assert_eq!(billing.tags["team"], "platform");
     assert_eq!(billing.tags["cost-center"], "42");
     assert!(billing.termination_protection);
-    assert!(std::sync::Arc::ptr_eq(&orders.template, &billing.template), "one template is read once");
+    assert!(
+        std::sync::Arc::ptr_eq(&orders.template, &billing.template),
+        "one template is read once"
+    );
 }
 
 #[test]
@@ -109,39 +121,76 @@ fn env_references_are_resolved_and_an_unset_one_is_named() {
         "s.yaml",
         "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: \"svc-${env:SUFFIX}\", Token: \"${env:API_TOKEN}\"}\n",
     );
-    let specs = load_with(dir.path(), &[], &[("SUFFIX", "blue"), ("API_TOKEN", "t0k3n")]).unwrap();
+    let specs = load_with(
+        dir.path(),
+        &[],
+        &[("SUFFIX", "blue"), ("API_TOKEN", "t0k3n")],
+    )
+    .unwrap();
     assert_eq!(specs[0].parameters["ServiceName"], "svc-blue");
     assert_eq!(specs[0].secrets().collect::<Vec<_>>(), ["t0k3n"]);
-    assert_eq!(specs[0].region, "eu-west-1", "--region / the default region applies");
+    assert_eq!(
+        specs[0].region, "eu-west-1",
+        "--region / the default region applies"
+    );
 
     let err = load_with(dir.path(), &[], &[("SUFFIX", "blue")]).unwrap_err();
     assert_eq!(err.problems.len(), 1, "{err}");
     let p = &err.problems[0];
-    assert!(p.contains("s.yaml") && p.contains("`api`") && p.contains("parameters.Token") && p.contains("API_TOKEN"), "{p}");
+    assert!(
+        p.contains("s.yaml")
+            && p.contains("`api`")
+            && p.contains("parameters.Token")
+            && p.contains("API_TOKEN"),
+        "{p}"
+    );
 }
 
 #[test]
 fn an_unknown_key_is_named_with_its_file_and_line() {
     let dir = fleet();
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    paramters: {}\n");
+    write(
+        dir.path(),
+        "s.yaml",
+        "stacks:\n  api:\n    template: templates/service.yaml\n    paramters: {}\n",
+    );
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("s.yaml") && p.contains("unknown field `paramters`") && p.contains("line 4"), "{p}");
+    assert!(
+        p.contains("s.yaml") && p.contains("unknown field `paramters`") && p.contains("line 4"),
+        "{p}"
+    );
 }
 
 #[test]
 fn a_missing_template_file_is_named() {
     let dir = fleet();
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/nope.yaml\n");
+    write(
+        dir.path(),
+        "s.yaml",
+        "stacks:\n  api:\n    template: templates/nope.yaml\n",
+    );
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("stack `api`") && p.contains("templates/nope.yaml") && p.contains("not found"), "{p}");
+    assert!(
+        p.contains("stack `api`") && p.contains("templates/nope.yaml") && p.contains("not found"),
+        "{p}"
+    );
 }
 
 #[test]
 fn a_parameter_with_no_default_and_no_value_is_named() {
     let dir = fleet();
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n");
+    write(
+        dir.path(),
+        "s.yaml",
+        "stacks:\n  api:\n    template: templates/service.yaml\n",
+    );
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("stack `api`") && p.contains("`ServiceName` has no Default") && p.contains("parameters.ServiceName"), "{p}");
+    assert!(
+        p.contains("stack `api`")
+            && p.contains("`ServiceName` has no Default")
+            && p.contains("parameters.ServiceName"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -149,7 +198,10 @@ fn a_value_outside_allowed_values_is_named_with_the_choices() {
     let dir = fleet();
     write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a, Environment: qa}\n");
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("`Environment` is `qa`, not one of its AllowedValues: dev, prod"), "{p}");
+    assert!(
+        p.contains("`Environment` is `qa`, not one of its AllowedValues: dev, prod"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -171,17 +223,24 @@ fn a_parameter_the_template_does_not_declare_is_named() {
     let dir = fleet();
     write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a, Memory: 1}\n");
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("parameter `Memory` is not declared in") && p.contains("ServiceName"), "{p}");
+    assert!(
+        p.contains("parameter `Memory` is not declared in") && p.contains("ServiceName"),
+        "{p}"
+    );
 }
 
 #[test]
 fn stack_names_are_unique_across_files() {
     let dir = fleet();
-    let stack = "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a}\n";
+    let stack =
+        "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a}\n";
     write(dir.path(), "a.yaml", stack);
     write(dir.path(), "b.yml", stack);
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("b.yml: stack `api` is already declared in") && p.contains("a.yaml"), "{p}");
+    assert!(
+        p.contains("b.yml: stack `api` is already declared in") && p.contains("a.yaml"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -196,16 +255,35 @@ fn selection_by_glob_and_a_glob_that_matches_nothing() {
     let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["orders-prod", "billing-prod"]);
     let err = load_with(dir.path(), &["search-*"], &[]).unwrap_err();
-    assert!(err.problems[0].contains("--stack `search-*` matches no stack") && err.problems[0].contains("orders-dev"), "{err}");
+    assert!(
+        err.problems[0].contains("--stack `search-*` matches no stack")
+            && err.problems[0].contains("orders-dev"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_stack_with_no_region_anywhere_is_named() {
     let dir = fleet();
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a}\n");
+    write(
+        dir.path(),
+        "s.yaml",
+        "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a}\n",
+    );
     let lookup = |_: &str| None;
-    let err = load(dir.path(), &[], &LoadContext { default_region: None, env: &lookup }).unwrap_err();
-    assert!(err.problems[0].contains("no region") && err.problems[0].contains("--region"), "{err}");
+    let err = load(
+        dir.path(),
+        &[],
+        &LoadContext {
+            default_region: None,
+            env: &lookup,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.problems[0].contains("no region") && err.problems[0].contains("--region"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -213,17 +291,31 @@ fn sub_folders_are_not_read_as_configs_and_an_empty_folder_is_an_error() {
     let dir = fleet();
     // templates/service.yaml is inside a sub-folder: it is not a stack config.
     let err = load_with(dir.path(), &[], &[]).unwrap_err();
-    assert!(err.problems[0].contains("no *.yaml or *.yml stack configs"), "{err}");
+    assert!(
+        err.problems[0].contains("no *.yaml or *.yml stack configs"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_oversized_template_needs_a_bucket() {
     let dir = fleet();
     let padding = format!("Description: \"{}\"\n", "x".repeat(52_000));
-    write(dir.path(), "templates/big.yaml", &format!("{padding}{TEMPLATE}"));
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/big.yaml\n    parameters: {ServiceName: a}\n");
+    write(
+        dir.path(),
+        "templates/big.yaml",
+        &format!("{padding}{TEMPLATE}"),
+    );
+    write(
+        dir.path(),
+        "s.yaml",
+        "stacks:\n  api:\n    template: templates/big.yaml\n    parameters: {ServiceName: a}\n",
+    );
     let p = problems(dir.path()).join("\n");
-    assert!(p.contains("51200-byte limit") && p.contains("template_bucket"), "{p}");
+    assert!(
+        p.contains("51200-byte limit") && p.contains("template_bucket"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -236,5 +328,7 @@ fn all_problems_are_reported_at_once() {
     );
     let err = load_with(dir.path(), &[], &[]).unwrap_err();
     assert_eq!(err.problems.len(), 3, "{err}");
-    assert!(err.to_string().starts_with("the stack config has 3 problems; nothing was sent to AWS:"));
+    assert!(err
+        .to_string()
+        .starts_with("the stack config has 3 problems; nothing was sent to AWS:"));
 }

@@ -117,3 +117,6 @@ mod tests {
         assert_eq!(one_line("{\n  \"a\": 1\n}"), "{\"a\":1}");
     }
 }
+
+#[cfg(test)]
+mod tests_snapshots;

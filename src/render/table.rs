@@ -16,6 +16,9 @@ use crate::model::{
 /// Longest before/after value shown in a table cell; the JSON plan has the whole value.
 const MAX_VALUE_CHARS: usize = 60;
 
+/// Longest word a wrapping column keeps whole; longer ones (URLs, ARNs) may break.
+const MAX_UNBROKEN_WORD: usize = 30;
+
 const BOLD: Ansi = Ansi::new().bold();
 const GREEN: Ansi = AnsiColor::Green.on_default();
 const YELLOW: Ansi = AnsiColor::Yellow.on_default();
@@ -142,64 +145,139 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    let headers = [
-        "Action",
-        "Logical ID",
-        "Type",
-        "Physical ID",
-        "Replacement",
-        "Changes",
-    ];
-    table.set_header(headers.iter().map(|h| Cell::new(paint(style, BOLD, h))));
 
-    let mut rows: Vec<[String; 6]> = Vec::new();
-    for c in &stack.changes {
-        let action = match c.action {
-            Action::Add => paint(style, GREEN, "Add"),
-            Action::Modify => paint(style, YELLOW, "Modify"),
-            Action::Remove => paint(style, RED, "Remove"),
-            ref other => other.as_str().to_string(),
-        };
-        let replacement = match &c.replacement {
-            Some(Replacement::True) => paint(style, RED_BOLD, "True"),
-            Some(Replacement::Conditional) => paint(style, YELLOW, "Conditional"),
-            Some(r) => r.as_str().to_string(),
-            None => "-".to_string(),
-        };
-        let changes = c
-            .details
+    /// A column: its header, whether it may wrap (and then whether between words only), and
+    /// its cells.
+    struct Column {
+        header: &'static str,
+        wraps: bool,
+        keep_words: bool,
+        cells: Vec<String>,
+    }
+    let changes = &stack.changes;
+    let mut columns = vec![
+        Column {
+            header: "Action",
+            wraps: false,
+            keep_words: true,
+            cells: changes
+                .iter()
+                .map(|c| match c.action {
+                    Action::Add => paint(style, GREEN, "Add"),
+                    Action::Modify => paint(style, YELLOW, "Modify"),
+                    Action::Remove => paint(style, RED, "Remove"),
+                    ref other => other.as_str().to_string(),
+                })
+                .collect(),
+        },
+        Column {
+            header: "Logical ID",
+            wraps: false,
+            keep_words: true,
+            cells: changes.iter().map(|c| c.logical_id.clone()).collect(),
+        },
+        Column {
+            header: "Type",
+            wraps: false,
+            keep_words: true,
+            cells: changes.iter().map(|c| c.resource_type.clone()).collect(),
+        },
+    ];
+    // Columns that are empty for every row (a CREATE has no physical ids) are left out.
+    if changes.iter().any(|c| c.physical_id.is_some()) {
+        columns.push(Column {
+            header: "Physical ID",
+            wraps: true,
+            // ARNs and URLs have no spaces: this column gives way when the terminal is narrow.
+            keep_words: false,
+            cells: changes
+                .iter()
+                .map(|c| c.physical_id.clone().unwrap_or_else(|| "-".to_string()))
+                .collect(),
+        });
+    }
+    if changes.iter().any(|c| c.replacement.is_some()) {
+        columns.push(Column {
+            header: "Replacement",
+            wraps: false,
+            keep_words: true,
+            cells: changes
+                .iter()
+                .map(|c| match &c.replacement {
+                    Some(Replacement::True) => paint(style, RED_BOLD, "True"),
+                    Some(Replacement::Conditional) => paint(style, YELLOW, "Conditional"),
+                    Some(r) => r.as_str().to_string(),
+                    None => "-".to_string(),
+                })
+                .collect(),
+        });
+    }
+    if changes.iter().any(|c| !c.details.is_empty()) {
+        columns.push(Column {
+            header: "Changes",
+            wraps: true,
+            keep_words: true,
+            cells: changes
+                .iter()
+                .map(|c| {
+                    c.details
+                        .iter()
+                        .map(|d| detail_line(d, style))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .collect(),
+        });
+    }
+
+    table.set_header(
+        columns
             .iter()
-            .map(|d| detail_line(d, style))
-            .collect::<Vec<_>>()
-            .join("\n");
-        rows.push([
-            action,
-            c.logical_id.clone(),
-            c.resource_type.clone(),
-            c.physical_id.clone().unwrap_or_else(|| "-".to_string()),
-            replacement,
-            changes,
-        ]);
+            .map(|c| Cell::new(paint(style, BOLD, c.header))),
+    );
+    for row in 0..changes.len() {
+        table.add_row(columns.iter().map(|c| c.cells[row].clone()));
     }
     // Identifiers never wrap mid-word: those columns are at least as wide as their longest value.
-    for (i, header) in headers.iter().enumerate().take(5) {
-        if i == 3 {
+    for (i, column) in columns.iter().enumerate() {
+        if column.wraps && !column.keep_words {
             continue;
         }
-        let widest = rows
+        if column.wraps {
+            // Wrap between words where the terminal allows: at least the longest word, up to a
+            // cap so that one long URL cannot push the table past the terminal.
+            let longest_word = column
+                .cells
+                .iter()
+                .flat_map(|cell| {
+                    cell.split_whitespace()
+                        .map(visible_width)
+                        .collect::<Vec<_>>()
+                })
+                .chain([column.header.len()])
+                .max()
+                .unwrap_or(0)
+                .min(MAX_UNBROKEN_WORD);
+            if let Some(c) = table.column_mut(i) {
+                c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                    u16::try_from(longest_word + 2).unwrap_or(u16::MAX),
+                )));
+            }
+            continue;
+        }
+        let widest = column
+            .cells
             .iter()
-            .map(|r| visible_width(&r[i]))
-            .chain([header.len()])
+            .map(|cell| visible_width(cell))
+            .chain([column.header.len()])
             .max()
             .unwrap_or(0);
-        if let Some(column) = table.column_mut(i) {
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-                u16::try_from(widest).unwrap_or(u16::MAX),
+        // comfy-table's widths include the cell's padding, one space each side.
+        if let Some(c) = table.column_mut(i) {
+            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(
+                u16::try_from(widest + 2).unwrap_or(u16::MAX),
             )));
         }
-    }
-    for row in rows {
-        table.add_row(row);
     }
     table
 }

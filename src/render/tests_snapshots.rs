@@ -1,0 +1,314 @@
+//! Snapshot tests of every format over one plan that has a bit of everything. Review changes to
+//! the `.snap` files like code.
+
+use super::*;
+use crate::model::*;
+
+fn detail(
+    name: &str,
+    before: &str,
+    after: &str,
+    recreation: RequiresRecreation,
+    source: &str,
+) -> PropertyChange {
+    PropertyChange {
+        attribute: "Properties".into(),
+        name: Some(name.into()),
+        path: Some(format!("/Properties/{name}")),
+        requires_recreation: Some(recreation),
+        before: Some(before.into()),
+        after: Some(after.into()),
+        change_type: Some("Modify".into()),
+        change_source: Some(source.into()),
+        causing_entity: None,
+        evaluation: Some("Static".into()),
+    }
+}
+
+fn change(
+    action: Action,
+    id: &str,
+    rtype: &str,
+    physical: Option<&str>,
+    replacement: Option<Replacement>,
+    details: Vec<PropertyChange>,
+) -> ResourceChange {
+    ResourceChange {
+        action,
+        logical_id: id.into(),
+        physical_id: physical.map(str::to_string),
+        resource_type: rtype.into(),
+        replacement,
+        scope: if details.is_empty() {
+            vec![]
+        } else {
+            vec!["Properties".into()]
+        },
+        details,
+    }
+}
+
+fn stack(name: &str, status: PlanStatus) -> StackPlan {
+    StackPlan {
+        stack: name.into(),
+        region: "us-east-1".into(),
+        source: "stacks/services.yaml".into(),
+        status,
+        stack_id: None,
+        change_set_arn: None,
+        change_set_name: None,
+        error: None,
+        changes: vec![],
+        parameters: vec![],
+        template_diff: None,
+        fingerprint: Fingerprint {
+            template_sha256: "ab".repeat(32),
+            parameters_sha256: "cd".repeat(32),
+            ..Fingerprint::default()
+        },
+    }
+}
+
+pub(crate) fn sample_plan() -> Plan {
+    let mut update = stack("orders-prod", PlanStatus::Update);
+    update.stack_id =
+        Some("arn:aws:cloudformation:us-east-1:123456789012:stack/orders-prod/1".into());
+    update.change_set_arn = Some(
+        "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cfdeploy-20261123T101500-3f9a2c/1"
+            .into(),
+    );
+    update.change_set_name = Some("cfdeploy-20261123T101500-3f9a2c".into());
+    update.changes = vec![
+        change(
+            Action::Add,
+            "AlarmTopic",
+            "AWS::SNS::Topic",
+            None,
+            None,
+            vec![],
+        ),
+        change(
+            Action::Modify,
+            "OrdersTable",
+            "AWS::DynamoDB::Table",
+            Some("orders-prod-OrdersTable-1X2Y3Z"),
+            Some(Replacement::True),
+            vec![detail(
+                "TableName",
+                "orders",
+                "orders-v2",
+                RequiresRecreation::Always,
+                "DirectModification",
+            )],
+        ),
+        change(
+            Action::Modify,
+            "WorkQueue",
+            "AWS::SQS::Queue",
+            Some("https://sqs.us-east-1.amazonaws.com/123456789012/orders-prod-work"),
+            Some(Replacement::False),
+            vec![
+                detail(
+                    "VisibilityTimeout",
+                    "30",
+                    "60",
+                    RequiresRecreation::Never,
+                    "ParameterReference",
+                ),
+                detail(
+                    "RedrivePolicy",
+                    "{\"maxReceiveCount\": 5}",
+                    "{\"maxReceiveCount\": 3}",
+                    RequiresRecreation::Never,
+                    "DirectModification",
+                ),
+            ],
+        ),
+        change(
+            Action::Modify,
+            "Pipe|Tick`Html",
+            "AWS::SSM::Parameter",
+            Some("/prod/a|b"),
+            Some(Replacement::Conditional),
+            vec![detail(
+                "Value",
+                "<b>old</b> | `x`",
+                "```new```",
+                RequiresRecreation::Conditionally,
+                "DirectModification",
+            )],
+        ),
+        change(
+            Action::Remove,
+            "OldQueue",
+            "AWS::SQS::Queue",
+            Some("https://sqs.us-east-1.amazonaws.com/123456789012/old"),
+            None,
+            vec![],
+        ),
+    ];
+    update.parameters = vec![
+        ParameterChange {
+            key: "ApiToken".into(),
+            old: None,
+            new: Some("****".into()),
+        },
+        ParameterChange {
+            key: "VisibilityTimeout".into(),
+            old: Some("30".into()),
+            new: Some("60".into()),
+        },
+    ];
+    update.template_diff = Some("--- deployed\n+++ stacks/templates/service.yaml\n@@ -1,3 +1,3 @@\n Resources:\n-  OldQueue:\n+  AlarmTopic:\n     Type: ```\n".into());
+
+    let mut create = stack("billing-prod", PlanStatus::Create);
+    create.change_set_name = Some("cfdeploy-20261123T101500-3f9a2c".into());
+    create.change_set_arn = Some(
+        "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cfdeploy-20261123T101500-3f9a2c/2"
+            .into(),
+    );
+    create.changes = vec![
+        change(
+            Action::Add,
+            "WorkQueue",
+            "AWS::SQS::Queue",
+            None,
+            None,
+            vec![],
+        ),
+        change(
+            Action::Add,
+            "ScalingTarget",
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            None,
+            None,
+            vec![],
+        ),
+    ];
+    create.parameters = vec![ParameterChange {
+        key: "ServiceName".into(),
+        old: None,
+        new: Some("billing".into()),
+    }];
+
+    let mut failed = stack("search-prod", PlanStatus::Error);
+    failed.error = Some("the change set failed: Template error: instance of Fn::GetAtt references undefined resource Nope".into());
+    let mut busy = stack("shipping-prod", PlanStatus::Busy);
+    busy.error = Some("stack is busy: UPDATE_IN_PROGRESS (an operation is in progress); plan again when it has finished".into());
+    let unchanged = stack("ledger-prod", PlanStatus::NoChanges);
+
+    Plan {
+        correlation_id: "3f9a2c0011223344".into(),
+        created_at: "2026-11-23T10:15:00Z".into(),
+        stacks: vec![unchanged, update, create, failed, busy],
+    }
+}
+
+fn render(format: Format, style: Style) -> String {
+    let mut out = Vec::new();
+    plan(&mut out, &sample_plan(), format, style).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn table_without_a_terminal() {
+    insta::assert_snapshot!(render(
+        Format::Table,
+        Style {
+            color: false,
+            width: None
+        }
+    ));
+}
+
+#[test]
+fn table_in_a_narrow_terminal_never_splits_identifiers() {
+    let text = render(
+        Format::Table,
+        Style {
+            color: false,
+            width: Some(100),
+        },
+    );
+    for id in [
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::DynamoDB::Table",
+        "OrdersTable",
+    ] {
+        assert!(text.contains(id), "{id} was split:\n{text}");
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn table_with_colour_only_adds_emphasis() {
+    let colored = render(
+        Format::Table,
+        Style {
+            color: true,
+            width: None,
+        },
+    );
+    assert!(colored.contains("\u{1b}["));
+    let plain = render(
+        Format::Table,
+        Style {
+            color: false,
+            width: None,
+        },
+    );
+    let stripped = strip_ansi(&colored);
+    assert_eq!(stripped, plain);
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(render(Format::Markdown, Style::default()));
+}
+
+#[test]
+fn markdown_lists_stacks_with_changes_first_and_escapes_cells() {
+    let md = render(Format::Markdown, Style::default());
+    let orders = md.find("<b>orders-prod</b>").unwrap();
+    let search = md.find("<b>search-prod</b>").unwrap();
+    assert!(orders < search);
+    // HTML in a value stays inside a code span, where GitHub shows it as text.
+    assert_eq!(md.matches("<b>old</b>").count(), 1);
+    assert!(md.contains("`<b>old</b> \\| 'x'`"), "{md}");
+    assert!(md.contains("Pipe\\|Tick\\`Html"));
+    // Every table row has the same number of unescaped separators as its header.
+    for line in md.lines().filter(|l| l.starts_with("| ")) {
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert!(cells == 8 || cells == 7 || cells == 4, "broken row: {line}");
+    }
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(render(Format::Json, Style::default()));
+}
+
+#[test]
+fn json_round_trips_through_its_schema() {
+    let text = render(Format::Json, Style::default());
+    let doc: json::PlanDocument = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc.version, 1);
+    assert_eq!(doc.kind, "plan");
+    assert_eq!(doc, json::document(&sample_plan()));
+    assert_eq!(doc.summary.replace, 1);
+    assert_eq!(doc.summary.modify, 2);
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut escape = false;
+    for ch in text.chars() {
+        match (escape, ch) {
+            (false, '\u{1b}') => escape = true,
+            (true, 'm') => escape = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
