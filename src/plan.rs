@@ -66,10 +66,12 @@ pub async fn plan_fleet<C: CloudFormation>(
         let semaphore = Arc::clone(&semaphore);
         let run = run.clone();
         let poll = options.poll.clone();
+        // Created here, inside the caller's `run` span, so every line logged for this stack
+        // carries the run's correlation id too.
+        let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = semaphore.acquire_owned().await.ok();
-            let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
             let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll)
                 .instrument(span)
                 .await;

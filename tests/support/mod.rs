@@ -60,7 +60,16 @@ impl Emulator {
             body.push('=');
             body.push_str(&url_encode(v));
         }
-        http(&self.endpoint, "POST", "/", "application/x-www-form-urlencoded", &body)
+        // moto picks the service from the credential scope of the (unchecked) signature.
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=0";
+        http_with(
+            &self.endpoint,
+            "POST",
+            "/",
+            "application/x-www-form-urlencoded",
+            &body,
+            Some(auth),
+        )
     }
 
     /// Posts JSON to the emulator's control endpoint (`/_emulator/...`).
@@ -92,7 +101,10 @@ impl Emulator {
             if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
                 return status;
             }
-            assert!(Instant::now() < deadline, "{stack} still {status} after 60s");
+            assert!(
+                Instant::now() < deadline,
+                "{stack} still {status} after 60s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -126,10 +138,21 @@ pub fn cfdeploy(endpoint: &str, dir: &Path) -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_CONFIG_FILE", empty_file(dir, ".aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            empty_file(dir, ".aws-credentials"),
+        )
         .env("NO_COLOR", "1");
     cmd
+}
+
+fn empty_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    if !path.exists() {
+        std::fs::write(&path, "").expect("write an empty AWS config file");
+    }
+    path
 }
 
 pub struct Run {
@@ -192,11 +215,31 @@ pub fn xml_value(body: &str, tag: &str) -> Option<String> {
     Some(body[start..end].to_string())
 }
 
-pub fn http(endpoint: &str, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+pub fn http(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
+    http_with(endpoint, method, path, content_type, body, None)
+}
+
+fn http_with(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    authorization: Option<&str>,
+) -> (u16, String) {
     let host = endpoint.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).expect("connect to the emulator");
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("send");

@@ -1,0 +1,459 @@
+//! `cfdeploy plan` end to end: the real binary, through the real AWS SDK over HTTP, against the
+//! local CloudFormation emulator.
+
+mod support;
+
+use support::{cfdeploy, json, run, unique, Emulator, Run, Workspace};
+
+const SECRET: &str = "tok-Sup3r-s3cret-VALUE";
+
+/// A workspace with one config file declaring `stacks` (name → ServiceName) on `template`.
+/// Service names become physical names (queues, parameters): each test uses its own.
+fn fleet(template: &str, stacks: &[(&str, &str)]) -> Workspace {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", template);
+    let mut config = String::from(
+        "defaults:\n  template: templates/service.yaml\n  parameters:\n    Environment: prod\n    ApiToken: ${env:API_TOKEN}\n  tags: {team: platform}\nstacks:\n",
+    );
+    for (stack, service) in stacks {
+        config.push_str(&format!(
+            "  {stack}:\n    parameters: {{ServiceName: {service}}}\n"
+        ));
+    }
+    ws.write("stacks.yaml", &config);
+    ws
+}
+
+fn plan(ws: &Workspace, args: &[&str]) -> Run {
+    let emulator = Emulator::shared();
+    run(cfdeploy(&emulator.endpoint, ws.path())
+        .env("API_TOKEN", SECRET)
+        .args(["plan", "--config", "stacks.yaml"])
+        .args(args))
+}
+
+/// Plans and executes every change set, as another tool would deploy the stacks.
+fn deploy(ws: &Workspace) {
+    let out = plan(ws, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    for stack in doc["stacks"].as_array().unwrap() {
+        if let Some(arn) = stack["change_set_arn"].as_str() {
+            let status = Emulator::shared().execute_and_wait(arn, stack["stack"].as_str().unwrap());
+            assert!(status.ends_with("_COMPLETE"), "{status}");
+        }
+    }
+}
+
+fn stack<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the plan"))
+}
+
+fn change<'a>(stack: &'a serde_json::Value, logical_id: &str) -> &'a serde_json::Value {
+    stack["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["logical_id"] == logical_id)
+        .unwrap_or_else(|| panic!("no change for {logical_id}: {stack}"))
+}
+
+#[test]
+fn creates_several_stacks_at_once_with_one_correlation_id() {
+    let (a, b, c) = (unique("orders"), unique("billing"), unique("search"));
+    let ws = fleet(
+        "templates/queue-service.yaml",
+        &[(&a, &a), (&b, &b), (&c, &c)],
+    );
+    let out = plan(&ws, &["--format", "json", "--concurrency", "3"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["kind"], "plan");
+    let id = doc["correlation_id"].as_str().unwrap();
+    assert!(
+        out.stderr.contains(&format!("correlation id {id}")),
+        "{}",
+        out.stderr
+    );
+    let names: Vec<&str> = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stack"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [a.as_str(), b.as_str(), c.as_str()], "config order");
+    for name in [&a, &b, &c] {
+        let s = stack(&doc, name);
+        assert_eq!(s["status"], "create");
+        let cs_name = s["change_set_name"].as_str().unwrap();
+        assert!(
+            cs_name.starts_with("cfdeploy-") && cs_name.ends_with(&id[..6]),
+            "{cs_name}"
+        );
+        assert!(s["change_set_arn"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":changeSet/{cs_name}/")));
+        let actions: Vec<(&str, &str)> = s["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["action"].as_str().unwrap(),
+                    c["logical_id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("Add", "DeadLetterQueue"),
+                ("Add", "WorkQueue"),
+                ("Add", "LegacyTopic"),
+                ("Add", "ApiTokenParameter")
+            ]
+        );
+    }
+    assert_eq!(doc["summary"]["to_change"], 3);
+    assert_eq!(doc["summary"]["add"], 12);
+}
+
+#[test]
+fn an_update_shows_what_is_added_modified_and_removed_with_values_and_diffs() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    ws.fixture(
+        "templates/service.yaml",
+        "templates/queue-service-add-modify-remove.yaml",
+    );
+    let out = plan(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let s = stack(&doc, &name);
+    assert_eq!(s["status"], "update");
+    assert_eq!(change(s, "AlarmTopic")["action"], "Add");
+    let modified = change(s, "WorkQueue");
+    assert_eq!(modified["action"], "Modify");
+    assert_eq!(modified["replacement"], "False");
+    assert!(modified["physical_id"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("{name}-prod-work")));
+    let detail = &modified["details"][0];
+    assert_eq!(detail["name"], "MessageRetentionPeriod");
+    assert_eq!(detail["after"], "86400");
+    let removed = change(s, "LegacyTopic");
+    assert_eq!(removed["action"], "Remove");
+    assert!(removed["physical_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sns:"));
+    let diff = s["template_diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+      MessageRetentionPeriod: 86400") && diff.contains("-  LegacyTopic:"),
+        "{diff}"
+    );
+    assert_eq!(
+        s["parameters"],
+        serde_json::json!([]),
+        "no parameter changed"
+    );
+
+    let table = plan(&ws, &[]);
+    assert_eq!(table.code, 0);
+    assert!(
+        table
+            .stdout
+            .contains("MessageRetentionPeriod: (none) → 86400"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table
+            .stdout
+            .contains("Plan: 1 stack to change — 1 to add, 1 to modify, 0 to replace, 1 to remove"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn a_replacement_stands_out_in_every_format() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    ws.fixture(
+        "templates/service.yaml",
+        "templates/queue-service-renamed.yaml",
+    );
+    let doc = json(&plan(&ws, &["--format", "json"]).stdout);
+    let s = stack(&doc, &name);
+    let replaced = change(s, "WorkQueue");
+    assert_eq!(replaced["replacement"], "True");
+    assert_eq!(replaced["details"][0]["requires_recreation"], "Always");
+    assert_eq!(doc["summary"]["replace"], 1);
+
+    let table = plan(&ws, &[]).stdout;
+    let row = table.lines().find(|l| l.contains("WorkQueue")).unwrap();
+    assert!(row.contains("True") && row.contains("[replaces]"), "{row}");
+    assert!(table.contains("1 to replace"), "{table}");
+    let md = plan(&ws, &["--format", "markdown"]).stdout;
+    assert!(
+        md.contains("| **True** |") && md.contains("**(replaces)**"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_parameter_only_change_shows_the_parameter_and_the_resource_it_reaches() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write(
+        "stacks.yaml",
+        &config.replace(
+            &format!("{{ServiceName: {name}}}"),
+            &format!("{{ServiceName: {name}, VisibilityTimeout: 90}}"),
+        ),
+    );
+    let doc = json(&plan(&ws, &["--format", "json"]).stdout);
+    let s = stack(&doc, &name);
+    assert_eq!(
+        s["parameters"],
+        serde_json::json!([{"key": "VisibilityTimeout", "old": "30", "new": "90"}])
+    );
+    assert_eq!(s["changes"].as_array().unwrap().len(), 1, "{s}");
+    let modified = change(s, "WorkQueue");
+    assert_eq!(
+        modified["details"][0]["change_source"],
+        "ParameterReference"
+    );
+    assert_eq!(
+        modified["details"][0]["causing_entity"],
+        "VisibilityTimeout"
+    );
+    assert_eq!(s["template_diff"], serde_json::Value::Null);
+}
+
+#[test]
+fn no_changes_exits_zero_and_leaves_no_change_set_behind() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    let out = plan(&ws, &["--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("{name}  us-east-1  no changes")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Plan: 1 unchanged"), "{}", out.stdout);
+    assert_eq!(Emulator::shared().change_set_count(&name), 0);
+}
+
+#[test]
+fn detailed_exitcode_is_two_when_something_would_change() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    assert_eq!(plan(&ws, &["--detailed-exitcode"]).code, 2);
+    assert_eq!(plan(&ws, &[]).code, 0);
+}
+
+#[test]
+fn a_refused_change_set_fails_its_stack_and_the_others_go_on() {
+    let (good, bad) = (unique("good"), unique("bad"));
+    let ws = Workspace::new();
+    ws.fixture("templates/ok.yaml", "templates/queue-service.yaml");
+    ws.fixture("templates/bad.yaml", "templates/refused-change-set.yaml");
+    ws.write(
+        "stacks.yaml",
+        &format!(
+            "defaults:\n  parameters: {{ApiToken: x}}\nstacks:\n  {good}:\n    template: templates/ok.yaml\n    parameters: {{ServiceName: {good}}}\n  {bad}:\n    template: templates/bad.yaml\n    parameters: {{ServiceName: {bad}}}\n"
+        ),
+    );
+    let out = plan(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 1, "a stack failed");
+    let doc = json(&out.stdout);
+    assert_eq!(stack(&doc, &good)["status"], "create");
+    let failed = stack(&doc, &bad);
+    assert_eq!(failed["status"], "error");
+    assert_eq!(failed["change_set_arn"], serde_json::Value::Null);
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("undefined resource MissingBucket"),
+        "{failed}"
+    );
+    assert_eq!(
+        Emulator::shared().change_set_count(&bad),
+        0,
+        "the failed change set is deleted"
+    );
+    let table = plan(&ws, &[]).stdout;
+    assert!(table.contains("1 stack to change · 1 failed"), "{table}");
+}
+
+#[test]
+fn a_stack_whose_create_rolled_back_is_explained() {
+    let name = unique("svc");
+    let ws = fleet("templates/fails-on-create.yaml", &[(&name, &name)]);
+    let doc = json(&plan(&ws, &["--format", "json"]).stdout);
+    let arn = stack(&doc, &name)["change_set_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        Emulator::shared().execute_and_wait(&arn, &name),
+        "ROLLBACK_COMPLETE"
+    );
+    let out = plan(&ws, &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("stack is ROLLBACK_COMPLETE")
+            && out
+                .stdout
+                .contains(&format!("delete-stack --stack-name {name}")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn no_echo_values_never_appear_in_any_format_log_or_plan_file() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    for format in ["table", "markdown", "json"] {
+        let out = plan(
+            &ws,
+            &[
+                "--format",
+                format,
+                "--out",
+                "plan.json",
+                "--log-level",
+                "debug",
+                "--log-format",
+                "json",
+            ],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let masked = if format == "markdown" {
+            "\\*\\*\\*\\*"
+        } else {
+            "****"
+        };
+        assert!(
+            out.stdout.contains(masked),
+            "{format} shows the parameter masked:\n{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains(SECRET), "{format} leaks the secret");
+        assert!(!out.stderr.contains(SECRET), "the logs leak the secret");
+        let file = std::fs::read_to_string(ws.path().join("plan.json")).unwrap();
+        assert!(!file.contains(SECRET), "the plan file leaks the secret");
+    }
+    // After a deploy, a change to the secret is still never shown.
+    deploy(&ws);
+    let out = run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+        .env("API_TOKEN", "another-Sup3r-secret")
+        .args(["plan", "--config", "stacks.yaml", "--format", "json"]));
+    assert!(
+        !out.stdout.contains("another-Sup3r-secret") && !out.stdout.contains(SECRET),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn logs_are_structured_and_carry_the_correlation_id() {
+    let name = unique("svc");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    let out = plan(
+        &ws,
+        &[
+            "--format",
+            "json",
+            "--log-level",
+            "info",
+            "--log-format",
+            "json",
+        ],
+    );
+    let id = json(&out.stdout)["correlation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lines: Vec<serde_json::Value> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(json)
+        .collect();
+    assert!(!lines.is_empty(), "{}", out.stderr);
+    for line in &lines {
+        assert_eq!(line["spans"][0]["correlation_id"], id.as_str(), "{line}");
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "change set created"
+            && l["span"]["stack"] == name.as_str()));
+}
+
+#[test]
+fn stacks_are_selected_by_glob() {
+    let (a, b) = (unique("orders"), unique("billing"));
+    let ws = fleet("templates/queue-service.yaml", &[(&a, &a), (&b, &b)]);
+    let doc = json(&plan(&ws, &["--format", "json", "--stack", "orders-*"]).stdout);
+    assert_eq!(doc["stacks"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["stacks"][0]["stack"], a.as_str());
+}
+
+#[test]
+fn bad_config_is_reported_before_any_aws_call() {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    ws.write(
+        "stacks/orders.yaml",
+        "defaults:\n  template: ../templates/service.yaml\nstacks:\n  orders:\n    parameters: {ServiceName: orders, Environment: staging, ApiToken: x}\n",
+    );
+    ws.write(
+        "stacks/billing.yaml",
+        "stacks:\n  billing:\n    paramters: {}\n",
+    );
+    // Nothing listens on this port: any AWS call would fail with a transport error instead.
+    let out = run(cfdeploy("http://127.0.0.1:9", ws.path()).args(["plan", "--config", "stacks"]));
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "", "nothing on stdout");
+    let err = &out.stderr;
+    assert!(
+        err.contains("error: the stack config has 2 problems; nothing was sent to AWS"),
+        "{err}"
+    );
+    assert!(err.contains("stacks/orders.yaml: stack `orders`: parameter `Environment` is `staging`, not one of its AllowedValues: dev, prod"), "{err}");
+    assert!(
+        err.contains("stacks/billing.yaml: stacks.billing: unknown field `paramters`"),
+        "{err}"
+    );
+    assert!(!err.contains("could not reach"), "{err}");
+
+    let out =
+        run(cfdeploy("http://127.0.0.1:9", ws.path()).args(["plan", "--config", "missing.yaml"]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("missing.yaml: cannot read the stack config"),
+        "{}",
+        out.stderr
+    );
+}
