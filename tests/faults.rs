@@ -20,16 +20,26 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn fleet(names: &[&str]) -> Workspace {
     let ws = Workspace::new();
     ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
-    let mut config = String::from("defaults:\n  template: templates/service.yaml\n  parameters: {ApiToken: x}\nstacks:\n");
+    let mut config = String::from(
+        "defaults:\n  template: templates/service.yaml\n  parameters: {ApiToken: x}\nstacks:\n",
+    );
     for name in names {
-        config.push_str(&format!("  {name}:\n    parameters: {{ServiceName: {name}}}\n"));
+        config.push_str(&format!(
+            "  {name}:\n    parameters: {{ServiceName: {name}}}\n"
+        ));
     }
     ws.write("stacks.yaml", &config);
     ws
 }
 
 fn plan(ws: &Workspace) -> Run {
-    run(cfdeploy(&Emulator::shared().endpoint, ws.path()).args(["plan", "--config", "stacks.yaml", "--format", "json"]))
+    run(cfdeploy(&Emulator::shared().endpoint, ws.path()).args([
+        "plan",
+        "--config",
+        "stacks.yaml",
+        "--format",
+        "json",
+    ]))
 }
 
 fn arm(action: &str, count: u32, kind: &str) {
@@ -56,7 +66,10 @@ fn a_plan_survives_throttling_on_every_call_it_makes() {
     }
     let faults = json(&Emulator::shared().control("GET", "/_emulator/faults", ""));
     for fault in faults.as_array().unwrap() {
-        assert_eq!(fault["remaining"], 0, "every armed throttle was hit: {fault}");
+        assert_eq!(
+            fault["remaining"], 0,
+            "every armed throttle was hit: {fault}"
+        );
     }
 }
 
@@ -83,8 +96,14 @@ fn persistent_server_errors_fail_that_stack_with_a_clear_message() {
     );
     let out = plan(&ws);
     assert_eq!(out.code, 1);
-    let error = json(&out.stdout)["stacks"][0]["error"].as_str().unwrap().to_string();
-    assert_eq!(error, "DescribeStacks: InternalFailure: Internal failure, try later");
+    let error = json(&out.stdout)["stacks"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        error,
+        "DescribeStacks: InternalFailure: Internal failure, try later"
+    );
 }
 
 #[test]
@@ -93,18 +112,27 @@ fn a_stack_with_an_operation_in_progress_is_reported_busy_not_waited_on() {
     let name = unique("busy");
     let ws = fleet(&[&name]);
     let doc = json(&plan(&ws).stdout);
-    let arn = doc["stacks"][0]["change_set_arn"].as_str().unwrap().to_string();
+    let arn = doc["stacks"][0]["change_set_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let emulator = Emulator::shared();
     emulator.control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
     let (status, body) = emulator.call(&[("Action", "ExecuteChangeSet"), ("ChangeSetName", &arn)]);
     assert_eq!(status, 200, "{body}");
     let started = std::time::Instant::now();
     let out = plan(&ws);
-    assert!(started.elapsed().as_secs_f64() < 3.0, "plan waited for the operation");
+    assert!(
+        started.elapsed().as_secs_f64() < 3.0,
+        "plan waited for the operation"
+    );
     assert_eq!(out.code, 1);
     let s = &json(&out.stdout)["stacks"][0];
     assert_eq!(s["status"], "busy");
-    assert!(s["error"].as_str().unwrap().contains("CREATE_IN_PROGRESS"), "{s}");
+    assert!(
+        s["error"].as_str().unwrap().contains("CREATE_IN_PROGRESS"),
+        "{s}"
+    );
     emulator.control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
     assert_eq!(emulator.wait_settled(&name), "CREATE_COMPLETE");
 }
