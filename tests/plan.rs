@@ -313,9 +313,26 @@ fn a_stack_whose_create_rolled_back_is_explained() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        Emulator::shared().execute_and_wait(&arn, &name),
-        "ROLLBACK_COMPLETE"
+    let emulator = Emulator::shared();
+    assert_eq!(emulator.execute_and_wait(&arn, &name), "ROLLBACK_COMPLETE");
+    // The failure and its cascade are in the stack events (read directly until `apply` exists).
+    let (_, events) = emulator.call(&[("Action", "DescribeStackEvents"), ("StackName", &name)]);
+    let failed: Vec<&str> = events
+        .split("<member>")
+        .filter(|e| e.contains("<ResourceStatus>CREATE_FAILED</ResourceStatus>"))
+        .collect();
+    assert!(
+        failed.iter().any(
+            |e| e.contains("<LogicalResourceId>WorkQueue</LogicalResourceId>")
+                && e.contains("Queue quota exceeded")
+        ),
+        "{events}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|e| e.contains("Resource creation cancelled")),
+        "{events}"
     );
     let out = plan(&ws, &[]);
     assert_eq!(out.code, 1);

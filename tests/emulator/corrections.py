@@ -178,6 +178,13 @@ def references(value: Any) -> set[str]:
 
 _CREATE_ONLY: dict[str, set[str]] = {}
 
+# Properties CloudFormation's documentation marks "Update requires: Replacement" that the resource
+# schemas do not list as createOnlyProperties.
+REPLACEMENT_OVERRIDES: dict[str, set[str]] = {
+    "AWS::DynamoDB::Table": {"KeySchema"},
+    "AWS::DynamoDB::GlobalTable": {"KeySchema"},
+}
+
 
 def create_only_properties(resource_type: str, region: str) -> set[str]:
     """Top-level properties whose change replaces the resource (the resource schema's
@@ -194,7 +201,7 @@ def create_only_properties(resource_type: str, region: str) -> set[str]:
                     names.add(parts[2])
         except Exception:  # unknown type: nothing forces replacement
             pass
-        _CREATE_ONLY[resource_type] = names
+        _CREATE_ONLY[resource_type] = names | REPLACEMENT_OVERRIDES.get(resource_type, set())
     return _CREATE_ONLY[resource_type]
 
 

@@ -175,6 +175,21 @@ class EmulatorTest(unittest.TestCase):
         plain = self.cfn.describe_change_set(ChangeSetName=cs["ChangeSetId"])
         self.assertNotIn("BeforeValue", plain["Changes"][0]["ResourceChange"]["Details"][0]["Target"])
 
+    def test_a_key_schema_change_replaces_a_table_as_the_documentation_says(self):
+        stack = self.name()
+        table = (
+            "Parameters:\n  Key: {Type: String, Default: id}\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n"
+            "    Properties:\n      BillingMode: PAY_PER_REQUEST\n"
+            "      AttributeDefinitions: [{AttributeName: !Ref Key, AttributeType: S}]\n"
+            "      KeySchema: [{AttributeName: !Ref Key, KeyType: HASH}]\n"
+        )
+        self.deploy(stack, table, params={})
+        cs = self.wait_change_set(self.change_set(stack, table, "UPDATE", params={"Key": "pk"}))
+        (change,) = [c["ResourceChange"] for c in cs["Changes"]]
+        self.assertEqual(change["Replacement"], "True")
+        recreations = {d["Target"]["Name"]: d["Target"]["RequiresRecreation"] for d in change["Details"]}
+        self.assertEqual(recreations["KeySchema"], "Always")
+
     def test_a_parameter_only_change_is_reported(self):
         stack = self.name()
         self.deploy(stack)
