@@ -58,6 +58,83 @@ pub enum LogFormat {
 pub enum Command {
     /// Create a change set per stack and show what would change.
     Plan(PlanArgs),
+    /// Execute the reviewed change sets (from `plan --out`), or plan and confirm first.
+    Apply(ApplyArgs),
+    /// Show the diagnosis of a stack's most recent operation.
+    Events(EventsArgs),
+    /// Repair stacks left failed: roll back, continue a failed rollback, or delete a failed create.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// One JSON object per stack event on stdout.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Execute exactly the change sets recorded in this plan (written by `plan --out`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Apply without asking (required without a terminal when planning now).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Output format of the outcomes.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Stream every stack event as one JSON line on stdout (the summary then goes to stderr).
+    #[arg(long, value_enum)]
+    pub events_format: Option<EventsFormat>,
+    /// How many stacks to apply at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Stop starting new stacks after this many failures (in-flight ones finish).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_failures: u16,
+    /// Apply the first N stacks with changes alone, and the rest only if they succeed.
+    #[arg(long, default_value_t = 0)]
+    pub canary: u16,
+    /// Keep failed resources for debugging instead of rolling back.
+    #[arg(long)]
+    pub disable_rollback: bool,
+    /// Events shown in a failure's diagnosis.
+    #[arg(long = "events", default_value_t = 20, value_name = "N")]
+    pub events_tail: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The stack (name or id).
+    pub stack: String,
+    /// Events shown.
+    #[arg(long = "events", default_value_t = 20, value_name = "N")]
+    pub events_tail: usize,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The stacks to repair.
+    #[arg(required = true)]
+    pub stacks: Vec<String>,
+    /// With UPDATE_ROLLBACK_FAILED: resources (logical ids) that cannot be rolled back; repeatable.
+    #[arg(long = "skip-resource", value_name = "ID")]
+    pub skip_resources: Vec<String>,
+    /// Delete a stack whose create failed (ROLLBACK_COMPLETE) or that cannot be cleaned up.
+    #[arg(long)]
+    pub delete: bool,
+    #[arg(long = "events", default_value_t = 20, value_name = "N")]
+    pub events_tail: usize,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

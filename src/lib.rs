@@ -6,22 +6,28 @@
 //! - `plan` turns specs into a `model::Plan` through `cfn::CloudFormation`, the one AWS boundary
 //!   (`cfn::sdk` is the only module that names the AWS SDK). `diff` and `mask` help it.
 //! - `render` turns the model into a table, markdown or JSON; it never touches AWS.
+//! - `apply` executes reviewed change sets; `watch` follows stack events; `diagnose` finds the
+//!   root cause of a failure; `progress` shows it all live.
 //! - `commands` holds one function per subcommand; `cli` parses, `settings` resolves colour and
 //!   width, `logging` sets up structured logs, `run` carries the correlation id.
 
+pub mod apply;
 pub mod cfn;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diagnose;
 pub mod diff;
 pub mod logging;
 pub mod mask;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod settings;
 pub mod template;
+pub mod watch;
 pub mod yaml;
 
 use std::process::ExitCode;
@@ -30,9 +36,13 @@ use anyhow::Context;
 
 /// Exit status: success, and (with `--detailed-exitcode`) success with changes.
 pub const EXIT_OK: u8 = 0;
-/// A stack failed to plan, or the input was bad.
+/// A stack failed to plan, failed and rolled back cleanly, or was refused; or the input was bad.
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
+/// A stack is left in a state that needs a person.
+pub const EXIT_NEEDS_A_PERSON: u8 = 4;
+/// Interrupted (Ctrl-C, SIGTERM).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs one command line to completion and returns the process exit status.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
@@ -48,6 +58,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         match cli.command {
             cli::Command::Plan(args) => commands::plan::run(&cli.global, &args).await,
+            cli::Command::Apply(args) => commands::apply::run(&cli.global, &args).await,
+            cli::Command::Events(args) => commands::events::run(&cli.global, &args).await,
+            cli::Command::Rollback(args) => commands::rollback::run(&cli.global, &args).await,
         }
     })
 }

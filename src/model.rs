@@ -195,6 +195,7 @@ impl ChangeSetStatus {
 /// One page of `DescribeChangeSet`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSetPage {
+    pub stack_id: Option<String>,
     pub status: ChangeSetStatus,
     pub status_reason: Option<String>,
     /// `AVAILABLE`, `UNAVAILABLE`, `EXECUTE_COMPLETE`, `OBSOLETE`, ...
@@ -314,6 +315,8 @@ pub struct StackPlan {
     /// Unified diff of the deployed template against the new one (updates only).
     pub template_diff: Option<String>,
     pub fingerprint: Fingerprint,
+    /// From the config: `apply` turns termination protection on after a create.
+    pub termination_protection: bool,
 }
 
 impl StackPlan {
@@ -377,4 +380,173 @@ impl Plan {
             .iter()
             .any(|s| matches!(s.status, PlanStatus::Error | PlanStatus::Busy))
     }
+}
+
+/// One stack event (`StackEvent`), as `DescribeStackEvents` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub stack_name: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    /// `CREATE_IN_PROGRESS`, `UPDATE_FAILED`, ... (`ResourceStatus`).
+    pub status: String,
+    pub reason: Option<String>,
+    /// RFC 3339.
+    pub timestamp: String,
+}
+
+impl StackEvent {
+    /// An event about the stack itself rather than one of its resources.
+    pub fn is_stack_event(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack" && self.logical_id == self.stack_name
+    }
+
+    pub fn is_failure(&self) -> bool {
+        self.status.ends_with("_FAILED")
+    }
+
+    /// A resource CloudFormation stopped because another one failed: a consequence, never a cause.
+    pub fn is_cancellation(&self) -> bool {
+        self.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Resource ") && r.contains(" cancelled"))
+    }
+}
+
+/// A page of `DescribeStackEvents`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEventPage {
+    pub events: Vec<StackEvent>,
+    pub next_token: Option<String>,
+}
+
+/// Why a stack operation failed, for a person: the root cause first, then the tail of this
+/// operation's events, the final status and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub stack: String,
+    pub status: String,
+    /// The earliest failures of this operation, cancellations left out.
+    pub root_causes: Vec<StackEvent>,
+    /// The last events of this operation, oldest first.
+    pub tail: Vec<StackEvent>,
+    /// Diagnoses of failed nested stacks, followed into their own events.
+    pub nested: Vec<Diagnosis>,
+    pub next_step: String,
+}
+
+/// What `apply` did with one stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    Created,
+    Updated,
+    Unchanged,
+    /// An update failed and was rolled back cleanly (`UPDATE_ROLLBACK_COMPLETE`).
+    RolledBack,
+    /// A create failed and was rolled back (`ROLLBACK_COMPLETE`): the empty stack must be deleted.
+    CreateRolledBack,
+    /// The rollback failed too (`UPDATE_ROLLBACK_FAILED`, `ROLLBACK_FAILED`).
+    RollbackFailed,
+    /// Failed with rollback disabled (`CREATE_FAILED`, `UPDATE_FAILED`): kept for debugging.
+    FailedKept,
+    /// Cancelled by an interrupt and rolled back.
+    Cancelled,
+    /// Not executed: the plan entry was stale, failed to plan, or was declined.
+    Refused,
+    /// Not started: an earlier failure (or a failed canary) stopped the run.
+    NotStarted,
+    /// Stopped waiting after a second interrupt; the operation goes on in CloudFormation.
+    Abandoned,
+    /// Repaired by `rollback` (rolled back, continued, or deleted as asked).
+    Repaired,
+}
+
+impl OutcomeKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            OutcomeKind::Created => "created",
+            OutcomeKind::Updated => "updated",
+            OutcomeKind::Unchanged => "unchanged",
+            OutcomeKind::RolledBack => "failed and rolled back",
+            OutcomeKind::CreateRolledBack => "create failed and rolled back",
+            OutcomeKind::RollbackFailed => "rollback failed",
+            OutcomeKind::FailedKept => "failed, rollback disabled",
+            OutcomeKind::Cancelled => "cancelled",
+            OutcomeKind::Refused => "refused",
+            OutcomeKind::NotStarted => "not started",
+            OutcomeKind::Abandoned => "still in progress",
+            OutcomeKind::Repaired => "repaired",
+        }
+    }
+
+    /// The JSON spelling.
+    pub fn key(self) -> &'static str {
+        match self {
+            OutcomeKind::Created => "created",
+            OutcomeKind::Updated => "updated",
+            OutcomeKind::Unchanged => "unchanged",
+            OutcomeKind::RolledBack => "rolled-back",
+            OutcomeKind::CreateRolledBack => "create-rolled-back",
+            OutcomeKind::RollbackFailed => "rollback-failed",
+            OutcomeKind::FailedKept => "failed-kept",
+            OutcomeKind::Cancelled => "cancelled",
+            OutcomeKind::Refused => "refused",
+            OutcomeKind::NotStarted => "not-started",
+            OutcomeKind::Abandoned => "abandoned",
+            OutcomeKind::Repaired => "repaired",
+        }
+    }
+
+    pub fn succeeded(self) -> bool {
+        matches!(
+            self,
+            OutcomeKind::Created
+                | OutcomeKind::Updated
+                | OutcomeKind::Unchanged
+                | OutcomeKind::Repaired
+        )
+    }
+
+    /// The process exit status this outcome calls for (the run exits with the highest).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            OutcomeKind::Created
+            | OutcomeKind::Updated
+            | OutcomeKind::Unchanged
+            | OutcomeKind::Repaired => 0,
+            OutcomeKind::RolledBack | OutcomeKind::Refused | OutcomeKind::NotStarted => 1,
+            OutcomeKind::CreateRolledBack
+            | OutcomeKind::RollbackFailed
+            | OutcomeKind::FailedKept => 4,
+            OutcomeKind::Cancelled | OutcomeKind::Abandoned => 130,
+        }
+    }
+
+    /// The outcome of an operation that ended in `status`.
+    pub fn from_final_status(status: &str) -> OutcomeKind {
+        match status {
+            "CREATE_COMPLETE" => OutcomeKind::Created,
+            "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => OutcomeKind::Updated,
+            "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_ROLLBACK_COMPLETE" => OutcomeKind::RolledBack,
+            "ROLLBACK_COMPLETE" => OutcomeKind::CreateRolledBack,
+            "CREATE_FAILED" | "UPDATE_FAILED" => OutcomeKind::FailedKept,
+            _ => OutcomeKind::RollbackFailed,
+        }
+    }
+}
+
+/// The result of applying one stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub stack: String,
+    pub region: String,
+    pub kind: OutcomeKind,
+    /// The stack's status at the end, when known.
+    pub status: Option<String>,
+    pub seconds: f64,
+    /// Why it was refused, not started, or anything else a person should read.
+    pub message: Option<String>,
+    pub diagnosis: Option<Diagnosis>,
 }

@@ -118,6 +118,7 @@ pub async fn plan_stack<C: CloudFormation>(
             parameters_sha256: parameters_sha256(spec),
             ..Fingerprint::default()
         },
+        termination_protection: spec.termination_protection,
     };
     if let Err(e) = plan_into(cfn, spec, run, poll, &mut plan).await {
         tracing::warn!(stack = %spec.name, error = %e, "plan failed");
@@ -448,12 +449,13 @@ async fn delete_quietly<C: CloudFormation>(cfn: &C, region: &str, arn: &str) {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parameter_lines(params: impl Iterator<Item = (String, String)>) -> String {
+/// Parameters as sorted `key=value` lines: what the parameter hashes are computed over.
+pub(crate) fn parameter_lines(params: impl Iterator<Item = (String, String)>) -> String {
     let sorted: BTreeMap<String, String> = params.collect();
     sorted
         .into_iter()

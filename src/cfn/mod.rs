@@ -5,7 +5,7 @@ pub mod sdk;
 
 use std::future::Future;
 
-use crate::model::{ChangeSetPage, Stack};
+use crate::model::{ChangeSetPage, Stack, StackEventPage};
 
 /// The CloudFormation calls cfdeploy makes. Every call names its region, because one fleet may
 /// span several.
@@ -43,6 +43,53 @@ pub trait CloudFormation: Send + Sync + 'static {
         &self,
         region: &str,
         arn: &str,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    fn execute_change_set(
+        &self,
+        region: &str,
+        arn: &str,
+        disable_rollback: bool,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    /// One page of the stack's events, newest first.
+    fn describe_stack_events(
+        &self,
+        region: &str,
+        stack: &str,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<StackEventPage, CfnError>> + Send;
+
+    fn update_termination_protection(
+        &self,
+        region: &str,
+        stack: &str,
+        enabled: bool,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    fn cancel_update_stack(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    fn continue_update_rollback(
+        &self,
+        region: &str,
+        stack: &str,
+        resources_to_skip: &[String],
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    fn rollback_stack(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    fn delete_stack(
+        &self,
+        region: &str,
+        stack: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 }
 

@@ -15,7 +15,7 @@ use aws_sdk_cloudformation::types as t;
 use super::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet};
 use crate::model::{
     Action, ChangeSetPage, ChangeSetStatus, PropertyChange, Replacement, RequiresRecreation,
-    ResourceChange, Stack, StackStatus,
+    ResourceChange, Stack, StackEvent, StackEventPage, StackStatus,
 };
 
 /// How the SDK is set up: the AWS CLI's `--profile` and `--region`, and retries.
@@ -178,6 +178,7 @@ impl CloudFormation for SdkCloudFormation {
             .await
             .map_err(|e| convert_error(op, e))?;
         Ok(ChangeSetPage {
+            stack_id: out.stack_id().map(str::to_string),
             status: ChangeSetStatus::parse(out.status().map(|s| s.as_str()).unwrap_or("")),
             status_reason: out.status_reason().map(str::to_string),
             execution_status: out.execution_status().map(|s| s.as_str().to_string()),
@@ -200,6 +201,135 @@ impl CloudFormation for SdkCloudFormation {
             .await
             .map_err(|e| convert_error(op, e))?;
         Ok(())
+    }
+
+    async fn execute_change_set(
+        &self,
+        region: &str,
+        arn: &str,
+        disable_rollback: bool,
+    ) -> Result<(), CfnError> {
+        let op = "ExecuteChangeSet";
+        self.client(region, op)
+            .execute_change_set()
+            .change_set_name(arn)
+            .disable_rollback(disable_rollback)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+
+    async fn describe_stack_events(
+        &self,
+        region: &str,
+        stack: &str,
+        next_token: Option<&str>,
+    ) -> Result<StackEventPage, CfnError> {
+        let op = "DescribeStackEvents";
+        let out = self
+            .client(region, op)
+            .describe_stack_events()
+            .stack_name(stack)
+            .set_next_token(next_token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(StackEventPage {
+            events: out.stack_events().iter().map(convert_event).collect(),
+            next_token: out.next_token().map(str::to_string),
+        })
+    }
+
+    async fn update_termination_protection(
+        &self,
+        region: &str,
+        stack: &str,
+        enabled: bool,
+    ) -> Result<(), CfnError> {
+        let op = "UpdateTerminationProtection";
+        self.client(region, op)
+            .update_termination_protection()
+            .stack_name(stack)
+            .enable_termination_protection(enabled)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+
+    async fn cancel_update_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+        let op = "CancelUpdateStack";
+        self.client(region, op)
+            .cancel_update_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+
+    async fn continue_update_rollback(
+        &self,
+        region: &str,
+        stack: &str,
+        resources_to_skip: &[String],
+    ) -> Result<(), CfnError> {
+        let op = "ContinueUpdateRollback";
+        self.client(region, op)
+            .continue_update_rollback()
+            .stack_name(stack)
+            .set_resources_to_skip(
+                (!resources_to_skip.is_empty()).then(|| resources_to_skip.to_vec()),
+            )
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+
+    async fn rollback_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+        let op = "RollbackStack";
+        self.client(region, op)
+            .rollback_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+        let op = "DeleteStack";
+        self.client(region, op)
+            .delete_stack()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(())
+    }
+}
+
+fn convert_event(e: &t::StackEvent) -> StackEvent {
+    StackEvent {
+        event_id: e.event_id().unwrap_or_default().to_string(),
+        stack_name: e.stack_name().unwrap_or_default().to_string(),
+        logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+        physical_id: e
+            .physical_resource_id()
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+        resource_type: e.resource_type().unwrap_or_default().to_string(),
+        status: e
+            .resource_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        reason: e.resource_status_reason().map(str::to_string),
+        timestamp: e
+            .timestamp()
+            .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok())
+            .unwrap_or_default(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! One function per subcommand, over the parsed arguments.
 
+pub mod apply;
+pub mod events;
 pub mod plan;
+pub mod rollback;
 
 use std::io::{self, Write};
 
@@ -38,5 +41,101 @@ pub fn write_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<
     match f(&mut lock).and_then(|()| lock.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// Runs until the run ends, turning Ctrl-C and SIGTERM into interrupt levels (1, then 2).
+pub fn watch_signals() -> tokio::sync::watch::Receiver<u8> {
+    let (tx, rx) = tokio::sync::watch::channel(0u8);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let terminate = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminate = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate => {}
+            }
+            let level = tx.borrow().saturating_add(1);
+            if level == 1 {
+                eprintln!("interrupted: starting no new stacks, cancelling updates in progress and waiting for them to roll back (creates are left to CloudFormation); interrupt again to stop waiting");
+            } else {
+                eprintln!("interrupted again: not waiting any more");
+            }
+            if tx.send(level).is_err() || level >= 2 {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Keeps a live progress display ticking (elapsed times) until dropped.
+pub fn redraw_ticker(
+    progress: std::sync::Arc<crate::progress::Progress>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if progress.mode() != crate::progress::ProgressMode::Live {
+            return;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            progress.redraw();
+        }
+    })
+}
+
+/// How progress is shown: NDJSON when asked, live lines on a terminal, append-only lines in CI.
+pub fn progress_mode(ndjson: bool) -> crate::progress::ProgressMode {
+    use std::io::IsTerminal;
+    if ndjson {
+        crate::progress::ProgressMode::Ndjson
+    } else if std::io::stderr().is_terminal() {
+        crate::progress::ProgressMode::Live
+    } else {
+        crate::progress::ProgressMode::Lines
+    }
+}
+
+/// The region of a stack named on the command line, and the secrets to mask: from the stack
+/// config when the stack is in it, else `--region` or the AWS default region.
+pub fn stack_region(
+    global: &GlobalArgs,
+    cfn: &SdkCloudFormation,
+    stack: &str,
+) -> Result<(String, crate::mask::Masker)> {
+    let env = |name: &str| std::env::var(name).ok();
+    let specs = config::load(
+        &global.config,
+        &[],
+        &LoadContext {
+            default_region: cfn.default_region(),
+            env: &env,
+        },
+    )
+    .unwrap_or_default();
+    let masker = crate::mask::Masker::new(specs.iter().flat_map(|s| s.secrets()));
+    if let Some(spec) = specs.iter().find(|s| s.name == stack) {
+        if global.region.is_none() {
+            return Ok((spec.region.clone(), masker));
+        }
+    }
+    match global.region.clone().or_else(|| cfn.default_region()) {
+        Some(region) => Ok((region, masker)),
+        None => anyhow::bail!(
+            "no region for stack `{stack}`: it is not in {} and no --region or AWS default region is set",
+            global.config.display()
+        ),
     }
 }

@@ -85,6 +85,42 @@ impl CloudFormation for Fake {
         self.log(format!("DeleteChangeSet {arn}"));
         Ok(())
     }
+    async fn execute_change_set(&self, _: &str, _: &str, _: bool) -> Result<(), CfnError> {
+        panic!("plan never executes a change set")
+    }
+    async fn describe_stack_events(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<crate::model::StackEventPage, CfnError> {
+        panic!("plan never reads stack events")
+    }
+    async fn update_termination_protection(
+        &self,
+        _: &str,
+        _: &str,
+        _: bool,
+    ) -> Result<(), CfnError> {
+        panic!("plan never changes termination protection")
+    }
+    async fn cancel_update_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
+        panic!("plan never cancels")
+    }
+    async fn continue_update_rollback(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[String],
+    ) -> Result<(), CfnError> {
+        panic!("plan never rolls back")
+    }
+    async fn rollback_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
+        panic!("plan never rolls back")
+    }
+    async fn delete_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
+        panic!("plan never deletes a stack")
+    }
 }
 
 fn page(
@@ -94,6 +130,7 @@ fn page(
     next: Option<&str>,
 ) -> ChangeSetPage {
     ChangeSetPage {
+        stack_id: None,
         status,
         status_reason: reason.map(str::to_string),
         execution_status: None,

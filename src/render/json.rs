@@ -33,6 +33,9 @@ pub struct StackDocument {
     pub parameters: Vec<ParameterDocument>,
     pub template_diff: Option<String>,
     pub fingerprint: FingerprintDocument,
+    /// From the config, for `apply` to set after a create.
+    #[serde(default)]
+    pub termination_protection: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -173,6 +176,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
             template_sha256: s.fingerprint.template_sha256.clone(),
             parameters_sha256: s.fingerprint.parameters_sha256.clone(),
         },
+        termination_protection: s.termination_protection,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub mod outcome;
 pub mod table;
 
 use std::io::{self, Write};
@@ -62,6 +63,22 @@ pub fn summary_line(s: &PlanSummary) -> String {
         line.push_str(&resources.join(", "));
     }
     line
+}
+
+/// A table in the house style, fitted to `width` columns when the output has a width.
+pub fn new_table(width: Option<u16>) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    match width {
+        Some(w) => {
+            table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            table.set_width(w);
+        }
+        None => {
+            table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        }
+    }
+    table
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.

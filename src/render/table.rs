@@ -4,11 +4,9 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style as Ansi};
-use comfy_table::{
-    presets::UTF8_FULL_CONDENSED, Cell, ColumnConstraint, ContentArrangement, Table, Width,
-};
+use comfy_table::{Cell, ColumnConstraint, Table, Width};
 
-use super::{one_line, summary_line, truncate, Style};
+use super::{new_table, one_line, summary_line, truncate, Style};
 use crate::model::{
     Action, Plan, PlanStatus, PropertyChange, Replacement, RequiresRecreation, StackPlan,
 };
@@ -134,17 +132,7 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
 }
 
 fn resource_table(stack: &StackPlan, style: Style) -> Table {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    match style.width {
-        Some(w) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic);
-            table.set_width(w);
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
+    let mut table = new_table(style.width);
 
     /// A column: its header, whether it may wrap (and then whether between words only), and
     /// its cells.

@@ -66,6 +66,7 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
             parameters_sha256: "cd".repeat(32),
             ..Fingerprint::default()
         },
+        termination_protection: false,
     }
 }
 

@@ -1,0 +1,224 @@
+//! Watching a stack operation: stack events read incrementally (only those newer than the last
+//! seen), polled fast first and backing off, until the stack reaches a final status. Throttling
+//! and dropped connections while reading are waited out: they never fail a deploy by themselves.
+
+use tokio::sync::watch;
+
+use crate::cfn::{CfnError, CloudFormation};
+use crate::diagnose;
+use crate::model::{Diagnosis, StackEvent};
+use crate::plan::PollOptions;
+
+/// How far a Ctrl-C / SIGTERM has gone: 0 none, 1 first (cancel, keep waiting), 2 second (stop
+/// waiting now).
+pub type Interrupt = watch::Receiver<u8>;
+
+/// Polls between status checks, in case the final stack event was missed.
+const STATUS_CHECK_EVERY: u32 = 10;
+
+/// Most event pages read when diagnosing; an operation rarely spans more.
+const MAX_DIAGNOSIS_PAGES: usize = 10;
+
+pub struct Watcher<'a, C> {
+    cfn: &'a C,
+    region: &'a str,
+    stack: &'a str,
+    last_seen: Option<String>,
+    poll: PollOptions,
+    /// Whether this watcher cancelled the update after an interrupt.
+    pub cancelled: bool,
+}
+
+#[derive(Debug)]
+pub enum WatchEnd {
+    /// The stack reached this status.
+    Settled(String),
+    /// A second interrupt: stopped waiting; the stack was last seen in this status.
+    Abandoned(String),
+}
+
+impl<'a, C: CloudFormation> Watcher<'a, C> {
+    pub fn new(cfn: &'a C, region: &'a str, stack: &'a str, poll: PollOptions) -> Self {
+        Watcher {
+            cfn,
+            region,
+            stack,
+            last_seen: None,
+            poll,
+            cancelled: false,
+        }
+    }
+
+    /// Remembers the newest event, so that only what happens next is reported.
+    pub async fn baseline(&mut self) -> Result<(), CfnError> {
+        let page = self
+            .cfn
+            .describe_stack_events(self.region, self.stack, None)
+            .await?;
+        self.last_seen = page.events.first().map(|e| e.event_id.clone());
+        Ok(())
+    }
+
+    /// The events newer than the last seen one, oldest first.
+    async fn fresh_events(&mut self) -> Result<Vec<StackEvent>, CfnError> {
+        let mut fresh = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .cfn
+                .describe_stack_events(self.region, self.stack, token.as_deref())
+                .await?;
+            let mut reached = false;
+            for e in page.events {
+                if self.last_seen.as_deref() == Some(e.event_id.as_str()) {
+                    reached = true;
+                    break;
+                }
+                fresh.push(e);
+            }
+            match page.next_token {
+                Some(next) if !reached && self.last_seen.is_some() => token = Some(next),
+                _ => break,
+            }
+        }
+        fresh.reverse();
+        if let Some(newest) = fresh.last() {
+            self.last_seen = Some(newest.event_id.clone());
+        }
+        Ok(fresh)
+    }
+
+    /// Reports each new event to `on_event` until the stack settles. On the first interrupt, an
+    /// update in progress is cancelled (a create is left to CloudFormation) and watching goes on
+    /// through the rollback; on the second, it stops waiting at once.
+    pub async fn watch(
+        &mut self,
+        on_event: &mut (dyn FnMut(&StackEvent) + Send),
+        interrupt: &mut Interrupt,
+    ) -> Result<WatchEnd, CfnError> {
+        let mut delay = self.poll.initial;
+        let mut polls = 0u32;
+        let mut last_status = String::new();
+        let mut interrupted_once = false;
+        loop {
+            match self.fresh_events().await {
+                Ok(events) => {
+                    for e in &events {
+                        on_event(e);
+                        if e.is_stack_event() {
+                            last_status = e.status.clone();
+                        }
+                    }
+                    if is_final(&last_status) {
+                        return Ok(WatchEnd::Settled(last_status));
+                    }
+                }
+                Err(e) if is_transient(&e) => {
+                    tracing::warn!(stack = self.stack, error = %e, "reading stack events; waiting and retrying");
+                    delay = self.poll.max;
+                }
+                Err(e) => return Err(e),
+            }
+            polls += 1;
+            if polls % STATUS_CHECK_EVERY == 0 {
+                if let Ok(Some(stack)) = self.cfn.describe_stack(self.region, self.stack).await {
+                    last_status = stack.status.to_string();
+                    if is_final(&last_status) {
+                        // Report whatever events led there before settling.
+                        if let Ok(events) = self.fresh_events().await {
+                            events.iter().for_each(&mut *on_event);
+                        }
+                        return Ok(WatchEnd::Settled(last_status));
+                    }
+                }
+            }
+            let level = *interrupt.borrow();
+            if level >= 2 {
+                return Ok(WatchEnd::Abandoned(last_status));
+            }
+            if level >= 1 && !interrupted_once {
+                interrupted_once = true;
+                self.cancelled = last_status == "UPDATE_IN_PROGRESS";
+                if self.cancelled {
+                    if let Err(e) = self.cfn.cancel_update_stack(self.region, self.stack).await {
+                        tracing::warn!(stack = self.stack, error = %e, "could not cancel the update");
+                        self.cancelled = false;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = interrupt.changed() => {}
+            }
+            delay = (delay * 3 / 2).min(self.poll.max);
+        }
+    }
+}
+
+/// A status no operation will move on from by itself.
+pub fn is_final(status: &str) -> bool {
+    !status.is_empty() && !status.ends_with("_IN_PROGRESS")
+}
+
+fn is_transient(e: &CfnError) -> bool {
+    matches!(e, CfnError::Throttled { .. } | CfnError::Transport { .. })
+}
+
+/// Reads the stack's events back to the start of its latest operation and diagnoses it,
+/// following failed nested stacks into their own events (one level).
+pub async fn diagnose_stack<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    status: &str,
+    tail: usize,
+) -> Result<Diagnosis, CfnError> {
+    let events = operation_events(cfn, region, stack).await?;
+    let mut diagnosis = diagnose::diagnose(stack, status, &events, tail, Vec::new());
+    for (_, nested_id) in diagnose::nested_stack_ids(&diagnosis) {
+        let nested_events = operation_events(cfn, region, &nested_id).await?;
+        let nested_status = cfn
+            .describe_stack(region, &nested_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.status.to_string())
+            .unwrap_or_default();
+        let name = nested_events
+            .first()
+            .map(|e| e.stack_name.clone())
+            .unwrap_or(nested_id.clone());
+        diagnosis.nested.push(diagnose::diagnose(
+            &name,
+            &nested_status,
+            &nested_events,
+            tail,
+            Vec::new(),
+        ));
+    }
+    Ok(diagnosis)
+}
+
+/// Events, newest first, back to (and including) the start of the latest operation.
+async fn operation_events<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+) -> Result<Vec<StackEvent>, CfnError> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_DIAGNOSIS_PAGES {
+        let page = cfn
+            .describe_stack_events(region, stack, token.as_deref())
+            .await?;
+        events.extend(page.events);
+        let started = diagnose::latest_operation(&events)
+            .first()
+            .is_some_and(|first| first.is_stack_event() && first.status.ends_with("_IN_PROGRESS"));
+        match page.next_token {
+            Some(next) if !started => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(events)
+}
