@@ -49,14 +49,27 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
         }
     }
 
-    /// Remembers the newest event, so that only what happens next is reported.
+    /// Remembers the newest event, so that only what happens next is reported. Throttling and
+    /// dropped connections are waited out (up to the poll timeout), as while watching.
     pub async fn baseline(&mut self) -> Result<(), CfnError> {
-        let page = self
-            .cfn
-            .describe_stack_events(self.region, self.stack, None)
-            .await?;
-        self.last_seen = page.events.first().map(|e| e.event_id.clone());
-        Ok(())
+        let started = tokio::time::Instant::now();
+        loop {
+            match self
+                .cfn
+                .describe_stack_events(self.region, self.stack, None)
+                .await
+            {
+                Ok(page) => {
+                    self.last_seen = page.events.first().map(|e| e.event_id.clone());
+                    return Ok(());
+                }
+                Err(e) if is_transient(&e) && started.elapsed() < self.poll.timeout => {
+                    tracing::warn!(stack = self.stack, error = %e, "reading stack events; waiting and retrying");
+                    tokio::time::sleep(self.poll.max).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The events newer than the last seen one, oldest first.

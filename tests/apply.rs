@@ -1,0 +1,493 @@
+//! `cfdeploy apply`, `events` and `rollback` end to end against the emulator, with its failure
+//! injection, delays and faults. The emulator's delay and faults are global, so these tests run
+//! one at a time (this binary has its own emulator).
+
+mod support;
+
+use std::sync::Mutex;
+
+use support::{cfdeploy, json, run, unique, Emulator, Run, Workspace};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let e = Emulator::shared();
+    e.control("DELETE", "/_emulator/faults", "");
+    e.control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
+    guard
+}
+
+fn delay(seconds: f64) {
+    Emulator::shared().control(
+        "POST",
+        "/_emulator/settings",
+        &format!(r#"{{"delay": {seconds}}}"#),
+    );
+}
+
+/// Stacks (name, template fixture) with their service name set to their stack name.
+fn fleet(stacks: &[(&str, &str)], extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    let mut config =
+        String::from("defaults:\n  parameters: {ApiToken: \"${env:API_TOKEN}\"}\nstacks:\n");
+    for (name, template) in stacks {
+        let file = format!("templates/{name}.yaml");
+        ws.fixture(&file, template);
+        config.push_str(&format!(
+            "  {name}:\n    template: {file}\n    parameters: {{ServiceName: {name}}}\n{extra}"
+        ));
+    }
+    ws.write("stacks.yaml", &config);
+    ws
+}
+
+fn use_template(ws: &Workspace, stack: &str, fixture: &str) {
+    ws.fixture(&format!("templates/{stack}.yaml"), fixture);
+}
+
+fn cmd(ws: &Workspace, args: &[&str]) -> std::process::Command {
+    let mut c = cfdeploy(&Emulator::shared().endpoint, ws.path());
+    c.env("API_TOKEN", "apply-Secret-42")
+        .arg("--config")
+        .arg("stacks.yaml")
+        .args(args);
+    c
+}
+
+fn cfd(ws: &Workspace, args: &[&str]) -> Run {
+    run(&mut cmd(ws, args))
+}
+
+/// plan --out, then apply --plan.
+fn plan_and_apply(ws: &Workspace, apply_args: &[&str]) -> Run {
+    let p = cfd(ws, &["plan", "--out", "plan.json"]);
+    assert!(p.code == 0 || p.code == 1, "{}", p.stderr);
+    let mut args = vec!["apply", "--plan", "plan.json"];
+    args.extend_from_slice(apply_args);
+    cfd(ws, &args)
+}
+
+fn outcome<'a>(doc: &'a serde_json::Value, stack: &str) -> &'a serde_json::Value {
+    doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == stack)
+        .unwrap_or_else(|| panic!("{stack}: {doc}"))
+}
+
+#[test]
+fn creates_and_updates_several_stacks_with_progress_and_leaves_no_change_set() {
+    let _g = serial();
+    let (a, b) = (unique("app"), unique("app"));
+    let ws = fleet(
+        &[
+            (&a, "templates/queue-service.yaml"),
+            (&b, "templates/queue-service.yaml"),
+        ],
+        "    termination_protection: true\n",
+    );
+    let out = plan_and_apply(&ws, &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // Without a terminal: append-only lines, one per event, prefixed by the stack name.
+    assert!(
+        out.stderr.contains(&format!("{a}: "))
+            && out
+                .stderr
+                .contains("WorkQueue AWS::SQS::Queue CREATE_COMPLETE"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.lines().any(|l| l.starts_with(&format!("{b}: "))
+            && l.ends_with(&format!("{b} AWS::CloudFormation::Stack CREATE_COMPLETE"))),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("2 created"), "{}", out.stdout);
+    let e = Emulator::shared();
+    for s in [&a, &b] {
+        assert_eq!(e.stack_status(s).as_deref(), Some("CREATE_COMPLETE"));
+        let (_, body) = e.call(&[("Action", "DescribeStacks"), ("StackName", s)]);
+        assert!(
+            body.contains("<EnableTerminationProtection>true</EnableTerminationProtection>"),
+            "termination protection set after create"
+        );
+        assert_eq!(e.change_set_count(s), 0);
+    }
+    use_template(&ws, &a, "templates/queue-service-add-modify-remove.yaml");
+    let out = plan_and_apply(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["kind"], "apply");
+    assert_eq!(outcome(&doc, &a)["result"], "updated");
+    assert_eq!(outcome(&doc, &b)["result"], "unchanged");
+    assert_eq!(e.stack_status(&a).as_deref(), Some("UPDATE_COMPLETE"));
+}
+
+#[test]
+fn a_failed_create_shows_the_root_cause_first_and_exits_4() {
+    let _g = serial();
+    let name = unique("bad");
+    let ws = fleet(&[(&name, "templates/fails-on-create.yaml")], "");
+    let out = plan_and_apply(&ws, &[]);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let text = &out.stdout;
+    let root = text.find("Root cause").expect("a root cause section");
+    let cause = text
+        .find("WorkQueue (AWS::SQS::Queue) CREATE_FAILED")
+        .expect("WorkQueue is the root cause");
+    let reason = text.find("Queue quota exceeded").unwrap();
+    let tail = text.find("Last ").unwrap();
+    assert!(root < cause && cause < reason && reason < tail, "{text}");
+    let causes = &text[root..tail];
+    assert!(
+        !causes.contains("Resource creation cancelled"),
+        "the cascade is not the cause:\n{causes}"
+    );
+    assert!(
+        text[tail..].contains("Resource creation cancelled"),
+        "the cascade is in the tail"
+    );
+    assert!(
+        text.contains("ROLLBACK_COMPLETE")
+            && text.contains(&format!("cfdeploy rollback {name} --delete")),
+        "{text}"
+    );
+    assert!(text.contains("create failed and rolled back"));
+
+    // Later, on demand, the same diagnosis.
+    let events = cfd(&ws, &["events", &name]);
+    assert_eq!(events.code, 0, "{}", events.stderr);
+    assert!(
+        events
+            .stdout
+            .contains("WorkQueue (AWS::SQS::Queue) CREATE_FAILED")
+            && events.stdout.contains("Queue quota exceeded"),
+        "{}",
+        events.stdout
+    );
+    // And the repair: delete the empty stack.
+    let repair = cfd(&ws, &["rollback", &name, "--delete"]);
+    assert_eq!(repair.code, 0, "{}\n{}", repair.stdout, repair.stderr);
+    assert_eq!(Emulator::shared().stack_status(&name), None);
+}
+
+#[test]
+fn a_failed_update_rolls_back_and_exits_1_with_its_diagnosis_in_json() {
+    let _g = serial();
+    let name = unique("upd");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    use_template(&ws, &name, "templates/update-fails.yaml");
+    let out = plan_and_apply(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let o = outcome(&doc, &name);
+    assert_eq!(o["result"], "rolled-back");
+    assert_eq!(o["status"], "UPDATE_ROLLBACK_COMPLETE");
+    let cause = &o["diagnosis"]["root_causes"][0];
+    assert_eq!(cause["logical_id"], "WorkQueue");
+    assert!(cause["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Invalid value for MessageRetentionPeriod"));
+    // Events from the earlier create never appear in this diagnosis.
+    let events = o["diagnosis"]["events"].as_array().unwrap();
+    assert!(
+        events.iter().all(|e| e["status"] != "CREATE_COMPLETE"),
+        "{events:?}"
+    );
+    assert_eq!(doc["exit_code"], 1);
+}
+
+#[test]
+fn a_failed_rollback_exits_4_and_is_repaired_by_skipping_the_resource() {
+    let _g = serial();
+    let name = unique("rbf");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    use_template(&ws, &name, "templates/update-and-rollback-fail.yaml");
+    let out = plan_and_apply(&ws, &[]);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("UPDATE_ROLLBACK_FAILED") && out.stdout.contains("--skip-resource"),
+        "{}",
+        out.stdout
+    );
+    let repair = cfd(&ws, &["rollback", &name, "--skip-resource", "WorkQueue"]);
+    assert_eq!(repair.code, 0, "{}\n{}", repair.stdout, repair.stderr);
+    assert!(repair.stdout.contains("repaired"), "{}", repair.stdout);
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("UPDATE_ROLLBACK_COMPLETE")
+    );
+}
+
+#[test]
+fn a_stale_plan_is_refused_and_nothing_is_executed() {
+    let _g = serial();
+    let name = unique("stale");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    use_template(&ws, &name, "templates/queue-service-add-modify-remove.yaml");
+    assert_eq!(cfd(&ws, &["plan", "--out", "reviewed.json"]).code, 0);
+    // Someone else changes the stack after the review, differently: a parameter, on the old template.
+    ws.fixture("templates/other.yaml", "templates/queue-service.yaml");
+    ws.write(
+        "other.yaml",
+        &format!("stacks:\n  {name}:\n    template: templates/other.yaml\n    parameters: {{ServiceName: {name}, ApiToken: x, VisibilityTimeout: 77}}\n"),
+    );
+    let other = run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+        .env("API_TOKEN", "x")
+        .args(["--config", "other.yaml", "apply", "--yes"]));
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    let out = cfd(&ws, &["apply", "--plan", "reviewed.json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("refused") && out.stdout.contains("plan again"),
+        "{}",
+        out.stdout
+    );
+    let (_, template) = Emulator::shared().call(&[("Action", "GetTemplate"), ("StackName", &name)]);
+    assert!(
+        !template.contains("AlarmTopic"),
+        "the reviewed change set was not executed"
+    );
+    assert_eq!(
+        Emulator::shared().change_set_count(&name),
+        0,
+        "the stale change set is deleted"
+    );
+}
+
+#[test]
+fn the_first_failure_stops_new_stacks_and_a_failed_canary_stops_the_rest() {
+    let _g = serial();
+    let (bad, ok1, ok2) = (unique("c-bad"), unique("c-ok"), unique("c-ok"));
+    let ws = fleet(
+        &[
+            (&bad, "templates/fails-on-create.yaml"),
+            (&ok1, "templates/queue-service.yaml"),
+            (&ok2, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let out = plan_and_apply(&ws, &["--concurrency", "1", "--format", "json"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &bad)["result"], "create-rolled-back");
+    for s in [&ok1, &ok2] {
+        assert_eq!(outcome(&doc, s)["result"], "not-started");
+        assert!(outcome(&doc, s)["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-failures"));
+        assert_eq!(
+            Emulator::shared().change_set_count(s),
+            0,
+            "unexecuted change sets are deleted"
+        );
+    }
+    cfd(&ws, &["rollback", &bad, "--delete"]);
+
+    let (bad, ok1) = (unique("k-bad"), unique("k-ok"));
+    let ws = fleet(
+        &[
+            (&bad, "templates/fails-on-create.yaml"),
+            (&ok1, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let out = plan_and_apply(
+        &ws,
+        &["--canary", "1", "--concurrency", "8", "--format", "json"],
+    );
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &ok1)["result"], "not-started");
+    assert!(outcome(&doc, &ok1)["message"]
+        .as_str()
+        .unwrap()
+        .contains("canary"));
+
+    let (bad, ok1) = (unique("m-bad"), unique("m-ok"));
+    let ws = fleet(
+        &[
+            (&bad, "templates/fails-on-create.yaml"),
+            (&ok1, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let out = plan_and_apply(
+        &ws,
+        &[
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        outcome(&json(&out.stdout), &ok1)["result"],
+        "created",
+        "--max-failures 2 goes on after one"
+    );
+}
+
+#[test]
+fn apply_attaches_to_an_operation_already_in_progress() {
+    let _g = serial();
+    let name = unique("att");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let arn = json(&std::fs::read_to_string(ws.path().join("plan.json")).unwrap())["stacks"][0]
+        ["change_set_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    delay(0.4);
+    // A first run executed it, then its CI runner died.
+    let (status, _) =
+        Emulator::shared().call(&[("Action", "ExecuteChangeSet"), ("ChangeSetName", &arn)]);
+    assert_eq!(status, 200);
+    let out = cfd(&ws, &["apply", "--plan", "plan.json", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let o = outcome(&json(&out.stdout), &name).clone();
+    assert_eq!(o["result"], "created");
+    assert!(o["message"].as_str().unwrap().contains("attached"), "{o}");
+    assert!(
+        out.stderr.contains("already in progress; attaching"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn without_a_terminal_apply_refuses_to_plan_and_apply_unless_told_yes() {
+    let _g = serial();
+    let name = unique("yes");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    let out = cfd(&ws, &["apply"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("refusing to apply without confirmation")
+            && out.stderr.contains("--yes"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        Emulator::shared().change_set_count(&name),
+        0,
+        "the change set is deleted"
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("REVIEW_IN_PROGRESS")
+    );
+    let out = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Plan: 1 stack to change"),
+        "the plan is shown: {}",
+        out.stderr
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[test]
+fn throttled_event_reads_never_fail_a_deploy() {
+    let _g = serial();
+    let name = unique("thr");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    delay(0.2);
+    Emulator::shared().control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "DescribeStackEvents", "count": 12, "kind": "throttle"}"#,
+    );
+    let out = plan_and_apply(&ws, &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("1 created"));
+    let faults = json(&Emulator::shared().control("GET", "/_emulator/faults", ""));
+    assert_eq!(
+        faults[0]["remaining"], 0,
+        "the throttling was hit: {faults}"
+    );
+}
+
+#[test]
+fn ndjson_streams_one_event_per_line_on_stdout() {
+    let _g = serial();
+    let name = unique("nd");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    let out = plan_and_apply(&ws, &["--events-format", "ndjson"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let events: Vec<serde_json::Value> = out.stdout.lines().map(json).collect();
+    assert!(events.len() >= 10, "{}", out.stdout);
+    for e in &events {
+        assert_eq!(e["stack"], name.as_str());
+        assert!(
+            e["status"].is_string() && e["logical_id"].is_string() && e["event_id"].is_string()
+        );
+    }
+    assert_eq!(events.last().unwrap()["status"], "CREATE_COMPLETE");
+    assert!(
+        out.stderr.contains("1 created"),
+        "the summary goes to stderr: {}",
+        out.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupt_cancels_a_slow_update_which_rolls_back_and_exits_130() {
+    let _g = serial();
+    let name = unique("int");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    use_template(&ws, &name, "templates/queue-service-renamed-all.yaml");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    delay(0.5);
+    let child = cmd(&ws, &["apply", "--plan", "plan.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let e = Emulator::shared();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while e.stack_status(&name).as_deref() != Some("UPDATE_IN_PROGRESS") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the update never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: starting no new stacks"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("cancelled") && stdout.contains("UPDATE_ROLLBACK_COMPLETE"),
+        "{stdout}"
+    );
+    assert_eq!(
+        e.stack_status(&name).as_deref(),
+        Some("UPDATE_ROLLBACK_COMPLETE")
+    );
+}
