@@ -24,6 +24,8 @@ struct Line {
     total: usize,
     started: Instant,
     finished: Option<String>,
+    /// Seconds it took, frozen when the stack finished.
+    took: Option<u64>,
 }
 
 pub struct Progress {
@@ -72,6 +74,7 @@ impl Progress {
                 total,
                 started: Instant::now(),
                 finished: None,
+                took: None,
             });
         }
         if self.mode == ProgressMode::Lines {
@@ -128,7 +131,9 @@ impl Progress {
         {
             let mut st = self.state();
             if let Some(&i) = st.index.get(stack) {
-                st.lines[i].finished = Some(result.to_string());
+                let line = &mut st.lines[i];
+                line.finished = Some(result.to_string());
+                line.took = Some(line.started.elapsed().as_secs());
             }
         }
         if self.mode == ProgressMode::Lines {
@@ -169,7 +174,7 @@ impl Progress {
         }
         let width = st.lines.iter().map(|l| l.stack.len()).max().unwrap_or(0);
         for line in &st.lines {
-            let elapsed = line.started.elapsed().as_secs();
+            let elapsed = line.took.unwrap_or_else(|| line.started.elapsed().as_secs());
             let state = line.finished.as_deref().unwrap_or(&line.status);
             let count = if line.total > 0 {
                 format!(

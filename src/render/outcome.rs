@@ -48,9 +48,13 @@ pub fn outcomes(
         }
     }
     let mut table = new_table(style.width);
-    table.set_header(
-        ["Stack", "Result", "Status", "Duration", "Note"].map(|h| Cell::new(paint(style, BOLD, h))),
-    );
+    let notes = outcomes.iter().any(|o| o.message.is_some());
+    let headers: &[&str] = if notes {
+        &["Stack", "Result", "Status", "Duration", "Note"]
+    } else {
+        &["Stack", "Result", "Status", "Duration"]
+    };
+    table.set_header(headers.iter().map(|h| Cell::new(paint(style, BOLD, h))));
     for o in outcomes {
         let result = if o.kind.succeeded() {
             paint(style, GREEN, o.kind.label())
@@ -59,16 +63,21 @@ pub fn outcomes(
         } else {
             paint(style, RED, o.kind.label())
         };
-        table.add_row([
+        let mut row = vec![
             o.stack.clone(),
             result,
             o.status.clone().unwrap_or_else(|| "-".to_string()),
             duration(o.seconds),
-            o.message
-                .as_deref()
-                .map(|m| masker.scrub(m))
-                .unwrap_or_default(),
-        ]);
+        ];
+        if notes {
+            row.push(
+                o.message
+                    .as_deref()
+                    .map(|m| masker.scrub(m))
+                    .unwrap_or_default(),
+            );
+        }
+        table.add_row(row);
     }
     writeln!(out, "{table}")?;
     writeln!(out, "{}", summary_line(outcomes))
