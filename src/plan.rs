@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation};
+use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, TemplateSource};
 use crate::config::StackSpec;
 use crate::diff;
 use crate::mask::Masker;
@@ -171,6 +171,7 @@ async fn plan_into<C: CloudFormation>(
         }
     };
 
+    let template = template_source(cfn, spec, &plan.fingerprint.template_sha256).await?;
     let name = run.change_set_name();
     let request = ChangeSetRequest {
         stack_name: spec.name.clone(),
@@ -182,7 +183,7 @@ async fn plan_into<C: CloudFormation>(
             spec.source.display(),
             run.correlation_id
         ),
-        template_body: spec.template.body.clone(),
+        template,
         parameters: spec
             .parameters
             .iter()
@@ -259,6 +260,41 @@ async fn plan_into<C: CloudFormation>(
         }
     }
     Ok(())
+}
+
+/// The template inline, or, over CloudFormation's inline limit, uploaded to the stack's
+/// `template_bucket` under a content-addressed key (the same template is stored once) and passed
+/// by URL.
+async fn template_source<C: CloudFormation>(
+    cfn: &C,
+    spec: &StackSpec,
+    sha256: &str,
+) -> Result<TemplateSource, StackProblem> {
+    let body = &spec.template.body;
+    if body.len() <= crate::template::MAX_TEMPLATE_BODY_BYTES {
+        return Ok(TemplateSource::Body(body.clone()));
+    }
+    let bucket = spec.template_bucket.as_deref().ok_or_else(|| {
+        StackProblem::State(
+            "the template is too large to send inline; set `template_bucket`".into(),
+        )
+    })?;
+    let extension = spec
+        .template_path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("template");
+    let key = format!("cfdeploy/templates/{sha256}.{extension}");
+    let url = cfn
+        .upload_template(&spec.region, bucket, &key, body)
+        .await
+        .map_err(|e| {
+            StackProblem::State(format!(
+                "uploading the template to s3://{bucket}/{key}: {e}"
+            ))
+        })?;
+    tracing::info!(stack = %spec.name, url = %url, "template uploaded");
+    Ok(TemplateSource::Url(url))
 }
 
 /// States CloudFormation will not update, with what to do about each.

@@ -174,7 +174,9 @@ impl Progress {
         }
         let width = st.lines.iter().map(|l| l.stack.len()).max().unwrap_or(0);
         for line in &st.lines {
-            let elapsed = line.took.unwrap_or_else(|| line.started.elapsed().as_secs());
+            let elapsed = line
+                .took
+                .unwrap_or_else(|| line.started.elapsed().as_secs());
             let state = line.finished.as_deref().unwrap_or(&line.status);
             let count = if line.total > 0 {
                 format!(

@@ -474,3 +474,37 @@ fn bad_config_is_reported_before_any_aws_call() {
         out.stderr
     );
 }
+
+#[test]
+fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
+    let name = unique("big");
+    let bucket = unique("artifacts");
+    let emulator = Emulator::shared();
+    emulator.create_bucket(&bucket);
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    let template = std::fs::read_to_string(ws.path().join("templates/service.yaml")).unwrap();
+    let big = format!("Metadata:\n  Notes: \"{}\"\n{template}", "n".repeat(60_000));
+    ws.write("templates/service.yaml", &big);
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write(
+        "stacks.yaml",
+        &config.replace(
+            "defaults:\n",
+            &format!("defaults:\n  template_bucket: {bucket}\n"),
+        ),
+    );
+
+    let out = plan(&ws, &["--format", "json", "--out", "plan.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let s = stack(&doc, &name);
+    assert_eq!(s["status"], "create", "{s}");
+    let sha = s["fingerprint"]["template_sha256"].as_str().unwrap();
+    let stored = emulator
+        .s3_object(&bucket, &format!("cfdeploy/templates/{sha}.yaml"))
+        .expect("the template is stored under its content hash");
+    assert_eq!(stored.len(), big.len());
+    // CloudFormation read it from S3: the stack deploys.
+    let arn = s["change_set_arn"].as_str().unwrap();
+    assert_eq!(emulator.execute_and_wait(arn, &name), "CREATE_COMPLETE");
+}

@@ -1,5 +1,6 @@
 //! The AWS boundary. `CloudFormation` is the one trait commands talk to; `sdk` implements it with
-//! the AWS SDK and is the only module that names `aws_sdk_cloudformation` or `aws_config`.
+//! the AWS SDK and is the only module that names `aws_sdk_cloudformation`, `aws_sdk_s3` (template
+//! uploads) or `aws_config`.
 
 pub mod sdk;
 
@@ -91,6 +92,24 @@ pub trait CloudFormation: Send + Sync + 'static {
         region: &str,
         stack: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
+
+    /// Puts a template in S3 (for templates too large to send inline) and returns the URL
+    /// CloudFormation reads it from.
+    fn upload_template(
+        &self,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<String, CfnError>> + Send;
+}
+
+/// Where CloudFormation reads a change set's template from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateSource {
+    Body(String),
+    /// An S3 URL (templates over 51,200 bytes).
+    Url(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +125,7 @@ pub struct ChangeSetRequest {
     pub change_set_name: String,
     pub change_set_type: ChangeSetType,
     pub description: String,
-    pub template_body: String,
+    pub template: TemplateSource,
     pub parameters: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
     pub capabilities: Vec<String>,

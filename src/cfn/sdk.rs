@@ -12,7 +12,9 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use aws_sdk_cloudformation::primitives::DateTimeFormat;
 use aws_sdk_cloudformation::types as t;
 
-use super::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet};
+use super::{
+    CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
+};
 use crate::model::{
     Action, ChangeSetPage, ChangeSetStatus, PropertyChange, Replacement, RequiresRecreation,
     ResourceChange, Stack, StackEvent, StackEventPage, StackStatus,
@@ -31,6 +33,7 @@ pub struct SdkOptions {
 pub struct SdkCloudFormation {
     config: SdkConfig,
     clients: Mutex<HashMap<String, cfn::Client>>,
+    s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     calls: AtomicU64,
 }
 
@@ -52,6 +55,7 @@ impl SdkCloudFormation {
         SdkCloudFormation {
             config: loader.load().await,
             clients: Mutex::new(HashMap::new()),
+            s3_clients: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
         }
     }
@@ -77,6 +81,28 @@ impl SdkCloudFormation {
                     .region(Region::new(region.to_string()))
                     .build();
                 cfn::Client::from_conf(conf)
+            })
+            .clone()
+    }
+}
+
+impl SdkCloudFormation {
+    fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation = "PutObject", region, "aws call");
+        let mut clients = self.s3_clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                // A custom endpoint (an S3-compatible store, the local emulator) has no
+                // per-bucket host names: address buckets by path there.
+                let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+                let conf = aws_sdk_s3::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .force_path_style(custom_endpoint)
+                    .build();
+                aws_sdk_s3::Client::from_conf(conf)
             })
             .clone()
     }
@@ -134,8 +160,11 @@ impl CloudFormation for SdkCloudFormation {
                 ChangeSetType::Update => t::ChangeSetType::Update,
             })
             .description(&request.description)
-            .template_body(&request.template_body)
             .set_role_arn(request.role_arn.clone());
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+        };
         for (key, value) in &request.parameters {
             call = call.parameters(
                 t::Parameter::builder()
@@ -308,6 +337,28 @@ impl CloudFormation for SdkCloudFormation {
             .await
             .map_err(|e| convert_error(op, e))?;
         Ok(())
+    }
+
+    async fn upload_template(
+        &self,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        body: &str,
+    ) -> Result<String, CfnError> {
+        let op = "PutObject";
+        self.s3(region)
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("text/plain; charset=utf-8")
+            .body(aws_sdk_s3::primitives::ByteStream::from(
+                body.as_bytes().to_vec(),
+            ))
+            .send()
+            .await
+            .map_err(|e| convert_error(op, e))?;
+        Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
     }
 }
 

@@ -50,6 +50,9 @@ impl CloudFormation for Fake {
             "CreateChangeSet {:?} {}",
             r.change_set_type, r.change_set_name
         ));
+        if let crate::cfn::TemplateSource::Url(url) = &r.template {
+            self.log(format!("TemplateURL {url}"));
+        }
         match &self.create_error {
             Some(e) => Err(e.clone()),
             None => Ok(CreatedChangeSet {
@@ -120,6 +123,16 @@ impl CloudFormation for Fake {
     }
     async fn delete_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
         panic!("plan never deletes a stack")
+    }
+    async fn upload_template(
+        &self,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        body: &str,
+    ) -> Result<String, CfnError> {
+        self.log(format!("PutObject {bucket} {key} {}", body.len()));
+        Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
     }
 }
 
@@ -516,4 +529,42 @@ fn polling_backs_off_to_its_cap() {
     }
     assert!(seen[1] > seen[0] && seen[2] > seen[1]);
     assert_eq!(*seen.last().unwrap(), Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed_by_url() {
+    let mut fake = Fake {
+        stack: None,
+        ..Fake::default()
+    };
+    fake.pages.insert(
+        (true, None),
+        page(ChangeSetStatus::CreateComplete, None, vec![], None),
+    );
+    let fake = Arc::new(fake);
+    let mut big = spec(&[("Name", "api"), ("Token", "t")]);
+    let body = format!("Description: \"{}\"\n{TEMPLATE}", "x".repeat(60_000));
+    big.template = Arc::new(Template::parse(body.clone()).unwrap());
+    big.template_bucket = Some("deploy-artifacts".into());
+    let options = PlanOptions {
+        concurrency: 1,
+        poll: fast(),
+    };
+    let plan = plan_fleet(Arc::clone(&fake), vec![big], &RunContext::new(), &options).await;
+    assert_eq!(
+        plan.stacks[0].status,
+        PlanStatus::Create,
+        "{:?}",
+        plan.stacks[0].error
+    );
+    let sha = &plan.stacks[0].fingerprint.template_sha256;
+    let calls = fake.calls();
+    assert!(
+        calls.contains(&format!(
+            "PutObject deploy-artifacts cfdeploy/templates/{sha}.yaml {}",
+            body.len()
+        )),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&format!("TemplateURL https://deploy-artifacts.s3.us-east-1.amazonaws.com/cfdeploy/templates/{sha}.yaml")), "{calls:?}");
 }

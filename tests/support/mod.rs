@@ -79,6 +79,34 @@ impl Emulator {
         body
     }
 
+    /// Creates an S3 bucket in the emulator (for template uploads).
+    pub fn create_bucket(&self, bucket: &str) {
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+        let (status, body) = http_with(
+            &self.endpoint,
+            "PUT",
+            &format!("/{bucket}"),
+            "application/xml",
+            "",
+            Some(auth),
+        );
+        assert_eq!(status, 200, "CreateBucket {bucket}: {body}");
+    }
+
+    /// An object's body from the emulator's S3, if it exists.
+    pub fn s3_object(&self, bucket: &str, key: &str) -> Option<String> {
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+        let (status, body) = http_with(
+            &self.endpoint,
+            "GET",
+            &format!("/{bucket}/{key}"),
+            "text/plain",
+            "",
+            Some(auth),
+        );
+        (status == 200).then_some(body)
+    }
+
     pub fn stack_status(&self, stack: &str) -> Option<String> {
         let (status, body) = self.call(&[("Action", "DescribeStacks"), ("StackName", stack)]);
         if status != 200 {
