@@ -491,3 +491,49 @@ fn an_interrupt_cancels_a_slow_update_which_rolls_back_and_exits_130() {
         Some("UPDATE_ROLLBACK_COMPLETE")
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_second_interrupt_stops_waiting_and_says_how_to_see_the_state() {
+    let _g = serial();
+    let name = unique("int2");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    delay(1.0);
+    let child = cmd(&ws, &["apply", "--plan", "plan.json", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let e = Emulator::shared();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while e.stack_status(&name).as_deref() != Some("CREATE_IN_PROGRESS") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the create never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    let doc = json(&stdout);
+    assert_eq!(outcome(&doc, &name)["result"], "abandoned");
+    assert!(
+        stderr.contains(&format!("`cfdeploy events {name}`")),
+        "{stderr}"
+    );
+    // A create is left to CloudFormation: it was not cancelled and finishes on its own.
+    delay(0.0);
+    assert_eq!(e.wait_settled(&name), "CREATE_COMPLETE");
+}
