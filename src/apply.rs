@@ -28,6 +28,10 @@ pub struct ApplyTarget {
     pub termination_protection: bool,
     pub changes: usize,
     pub plan_error: Option<String>,
+    /// Why each destructive change is destructive (empty when none is).
+    pub destructive: Vec<String>,
+    /// From the config: this stack's destructive changes may be applied.
+    pub allow_destructive: bool,
 }
 
 impl ApplyTarget {
@@ -42,6 +46,12 @@ impl ApplyTarget {
             termination_protection: s.termination_protection,
             changes: s.changes.len(),
             plan_error: s.error.clone(),
+            destructive: s
+                .changes
+                .iter()
+                .filter_map(|c| c.destructive.clone())
+                .collect(),
+            allow_destructive: s.allow_destructive,
         }
     }
 
@@ -83,6 +93,17 @@ impl ApplyTarget {
             termination_protection: s.termination_protection,
             changes: s.changes.len(),
             plan_error: s.error.clone(),
+            destructive: s
+                .changes
+                .iter()
+                .filter(|c| c.destructive)
+                .map(|c| {
+                    c.destructive_reason.clone().unwrap_or_else(|| {
+                        format!("changes stateful {} {}", c.resource_type, c.logical_id)
+                    })
+                })
+                .collect(),
+            allow_destructive: s.allow_destructive,
         })
     }
 
@@ -99,6 +120,8 @@ pub struct ApplyOptions {
     /// Apply the first N stacks with changes alone; go on only if they all succeed.
     pub canary: usize,
     pub disable_rollback: bool,
+    /// `--allow-destructive`: apply destructive changes of every stack.
+    pub allow_destructive: bool,
     pub poll: PollOptions,
     /// Events shown in a diagnosis.
     pub events_tail: usize,
@@ -301,6 +324,19 @@ async fn apply_one<C: CloudFormation>(
             );
         }
         PlanStatus::Busy | PlanStatus::Create | PlanStatus::Update => {}
+    }
+
+    if !t.destructive.is_empty() && !options.allow_destructive && !t.allow_destructive {
+        return outcome(
+            t,
+            OutcomeKind::Blocked,
+            t.fingerprint.stack_status.clone(),
+            0.0,
+            Some(format!(
+                "{}; nothing was executed. Pass --allow-destructive, or set `allow_destructive: true` for the stack",
+                t.destructive.join("; ")
+            )),
+        );
     }
 
     // An operation already running (a CI runner died mid-apply, say) is attached to, never doubled.

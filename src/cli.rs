@@ -104,6 +104,9 @@ pub struct ApplyArgs {
     /// Keep failed resources for debugging instead of rolling back.
     #[arg(long)]
     pub disable_rollback: bool,
+    /// Apply changes that remove or replace stateful resources (otherwise refused, exit 3).
+    #[arg(long)]
+    pub allow_destructive: bool,
     /// Events shown in a failure's diagnosis.
     #[arg(long = "events", default_value_t = 20, value_name = "N")]
     pub events_tail: usize,

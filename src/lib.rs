@@ -18,6 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnose;
 pub mod diff;
+pub mod guard;
 pub mod logging;
 pub mod mask;
 pub mod model;
@@ -39,6 +40,8 @@ pub const EXIT_OK: u8 = 0;
 /// A stack failed to plan, failed and rolled back cleanly, or was refused; or the input was bad.
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
+/// `apply` refused destructive changes that were not allowed.
+pub const EXIT_DESTRUCTIVE: u8 = 3;
 /// A stack is left in a state that needs a person.
 pub const EXIT_NEEDS_A_PERSON: u8 = 4;
 /// Interrupted (Ctrl-C, SIGTERM).

@@ -146,6 +146,9 @@ pub struct ResourceChange {
     pub replacement: Option<Replacement>,
     pub scope: Vec<String>,
     pub details: Vec<PropertyChange>,
+    /// Why the change is destructive (removes or replaces a stateful resource that nothing
+    /// keeps), set by the guard; `None` when it is not.
+    pub destructive: Option<String>,
 }
 
 impl ResourceChange {
@@ -317,6 +320,8 @@ pub struct StackPlan {
     pub fingerprint: Fingerprint,
     /// From the config: `apply` turns termination protection on after a create.
     pub termination_protection: bool,
+    /// From the config: destructive changes of this stack may be applied.
+    pub allow_destructive: bool,
 }
 
 impl StackPlan {
@@ -326,6 +331,13 @@ impl StackPlan {
 
     pub fn replacements(&self) -> usize {
         self.changes.iter().filter(|c| c.is_replacement()).count()
+    }
+
+    pub fn destructive(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.destructive.is_some())
+            .count()
     }
 }
 
@@ -350,6 +362,8 @@ pub struct PlanSummary {
     pub replace: usize,
     pub remove: usize,
     pub import: usize,
+    /// Changes that remove or replace a stateful resource nothing keeps.
+    pub destructive: usize,
 }
 
 impl Plan {
@@ -367,6 +381,7 @@ impl Plan {
             s.remove += stack.count(&Action::Remove);
             s.import += stack.count(&Action::Import);
             s.replace += stack.replacements();
+            s.destructive += stack.destructive();
         }
         s
     }
@@ -461,6 +476,8 @@ pub enum OutcomeKind {
     Abandoned,
     /// Repaired by `rollback` (rolled back, continued, or deleted as asked).
     Repaired,
+    /// Not executed: the plan has destructive changes and they were not allowed.
+    Blocked,
 }
 
 impl OutcomeKind {
@@ -478,6 +495,7 @@ impl OutcomeKind {
             OutcomeKind::NotStarted => "not started",
             OutcomeKind::Abandoned => "still in progress",
             OutcomeKind::Repaired => "repaired",
+            OutcomeKind::Blocked => "blocked: destructive",
         }
     }
 
@@ -496,6 +514,7 @@ impl OutcomeKind {
             OutcomeKind::NotStarted => "not-started",
             OutcomeKind::Abandoned => "abandoned",
             OutcomeKind::Repaired => "repaired",
+            OutcomeKind::Blocked => "blocked",
         }
     }
 
@@ -517,6 +536,7 @@ impl OutcomeKind {
             | OutcomeKind::Unchanged
             | OutcomeKind::Repaired => 0,
             OutcomeKind::RolledBack | OutcomeKind::Refused | OutcomeKind::NotStarted => 1,
+            OutcomeKind::Blocked => 3,
             OutcomeKind::CreateRolledBack
             | OutcomeKind::RollbackFailed
             | OutcomeKind::FailedKept => 4,

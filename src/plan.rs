@@ -119,6 +119,7 @@ pub async fn plan_stack<C: CloudFormation>(
             ..Fingerprint::default()
         },
         termination_protection: spec.termination_protection,
+        allow_destructive: spec.allow_destructive,
     };
     if let Err(e) = plan_into(cfn, spec, run, poll, &mut plan).await {
         tracing::warn!(stack = %spec.name, error = %e, "plan failed");
@@ -253,6 +254,13 @@ async fn plan_into<C: CloudFormation>(
                 &spec.template_path.display().to_string(),
             );
             plan.parameters = diff::parameter_diff(&stack.parameters, &new_parameters, &no_echo);
+            let deployed_template = crate::template::Template::parse(deployed).ok();
+            crate::guard::mark(
+                &mut plan.changes,
+                &spec.stateful_types,
+                &spec.template,
+                deployed_template.as_ref(),
+            );
         }
         _ => {
             plan.status = PlanStatus::Create;

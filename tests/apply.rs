@@ -455,11 +455,15 @@ fn an_interrupt_cancels_a_slow_update_which_rolls_back_and_exits_130() {
     use_template(&ws, &name, "templates/queue-service-renamed-all.yaml");
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     delay(0.5);
-    let child = cmd(&ws, &["apply", "--plan", "plan.json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Renaming queues replaces them: destructive, so explicitly allowed here.
+    let child = cmd(
+        &ws,
+        &["apply", "--plan", "plan.json", "--allow-destructive"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let e = Emulator::shared();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while e.stack_status(&name).as_deref() != Some("UPDATE_IN_PROGRESS") {
@@ -536,4 +540,106 @@ fn a_second_interrupt_stops_waiting_and_says_how_to_see_the_state() {
     // A create is left to CloudFormation: it was not cancelled and finishes on its own.
     delay(0.0);
     assert_eq!(e.wait_settled(&name), "CREATE_COMPLETE");
+}
+
+/// A table stack deployed with key `id`, then planned with key `pk` (a replacement).
+fn table_with_new_key(fixture: &str, extra: &str) -> (Workspace, String) {
+    let name = unique("tbl");
+    let ws = fleet(&[(&name, fixture)], extra);
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write(
+        "stacks.yaml",
+        &config.replace(
+            &format!("{{ServiceName: {name}}}"),
+            &format!("{{ServiceName: {name}, KeyName: pk}}"),
+        ),
+    );
+    (ws, name)
+}
+
+#[test]
+fn replacing_a_table_is_blocked_unless_allowed_or_retained() {
+    let _g = serial();
+    let (ws, name) = table_with_new_key("templates/orders-table.yaml", "");
+    let plan = cfd(&ws, &["plan", "--out", "plan.json"]);
+    assert!(
+        plan.stdout
+            .contains("⚠ destructive: replaces stateful AWS::DynamoDB::Table OrdersTable"),
+        "{}",
+        plan.stdout
+    );
+    let doc = json(&std::fs::read_to_string(ws.path().join("plan.json")).unwrap());
+    assert_eq!(doc["stacks"][0]["destructive"], true);
+    assert_eq!(doc["summary"]["destructive"], 1);
+    let blocked = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(blocked.code, 3, "{}\n{}", blocked.stdout, blocked.stderr);
+    assert!(
+        blocked.stdout.contains("blocked: destructive")
+            && blocked.stdout.contains("--allow-destructive"),
+        "{}",
+        blocked.stdout
+    );
+    let e = Emulator::shared();
+    assert_eq!(
+        e.stack_status(&name).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "nothing was executed"
+    );
+    assert_eq!(
+        e.change_set_count(&name),
+        0,
+        "the blocked change set is deleted"
+    );
+
+    let allowed = plan_and_apply(&ws, &["--allow-destructive"]);
+    assert_eq!(allowed.code, 0, "{}\n{}", allowed.stdout, allowed.stderr);
+    assert_eq!(e.stack_status(&name).as_deref(), Some("UPDATE_COMPLETE"));
+
+    let (ws, _) = table_with_new_key(
+        "templates/orders-table.yaml",
+        "    allow_destructive: true\n",
+    );
+    assert_eq!(
+        plan_and_apply(&ws, &[]).code,
+        0,
+        "allowed per stack in the config"
+    );
+
+    let (ws, _) = table_with_new_key("templates/orders-table-retained.yaml", "");
+    let plan = cfd(&ws, &["plan", "--format", "json"]);
+    let doc = json(&plan.stdout);
+    assert_eq!(doc["stacks"][0]["changes"][0]["replacement"], "True");
+    assert_eq!(
+        doc["stacks"][0]["destructive"], false,
+        "UpdateReplacePolicy: Retain keeps the old table"
+    );
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+}
+
+#[test]
+fn removing_a_log_group_is_blocked_unless_the_deployed_template_retains_it() {
+    let _g = serial();
+    let name = unique("logs");
+    let ws = fleet(&[(&name, "templates/orders-table.yaml")], "");
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    use_template(&ws, &name, "templates/orders-table-without-log.yaml");
+    let out = plan_and_apply(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let o = outcome(&json(&out.stdout), &name).clone();
+    assert_eq!(o["result"], "blocked");
+    assert!(
+        o["message"]
+            .as_str()
+            .unwrap()
+            .contains("removes stateful AWS::Logs::LogGroup AuditLog"),
+        "{o}"
+    );
+    // A markdown plan for the pull request puts the stack first and marks it.
+    let md = cfd(&ws, &["plan", "--format", "markdown"]).stdout;
+    assert!(
+        md.contains("⚠️ update (destructive)")
+            && md.contains("⚠️ **Destructive:** removes stateful AWS::Logs::LogGroup AuditLog"),
+        "{md}"
+    );
 }

@@ -461,6 +461,7 @@ fn convert_resource_change(rc: &t::ResourceChange) -> ResourceChange {
         replacement: rc.replacement().map(|r| Replacement::parse(r.as_str())),
         scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
         details: rc.details().iter().map(convert_detail).collect(),
+        destructive: None,
     }
 }
 

@@ -48,6 +48,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
             max_failures: usize::from(args.max_failures),
             canary: usize::from(args.canary),
             disable_rollback: args.disable_rollback,
+            allow_destructive: args.allow_destructive,
             poll: PollOptions::default(),
             events_tail: args.events_tail,
         };
@@ -56,7 +57,10 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
 
         // No change set of cfdeploy's is left behind but the executed ones.
         for (target, o) in targets.iter().zip(&outcomes) {
-            if matches!(o.kind, OutcomeKind::NotStarted | OutcomeKind::Refused) {
+            if matches!(
+                o.kind,
+                OutcomeKind::NotStarted | OutcomeKind::Refused | OutcomeKind::Blocked
+            ) {
                 if let Some(arn) = &target.change_set_arn {
                     if let Err(e) = cfn.delete_change_set(&target.region, arn).await {
                         tracing::debug!(stack = %target.stack, error = %e, "change set not deleted");

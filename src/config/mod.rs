@@ -30,6 +30,10 @@ pub struct StackSpec {
     pub role_arn: Option<String>,
     pub notification_arns: Vec<String>,
     pub template_bucket: Option<String>,
+    /// Destructive changes of this stack may be applied without `--allow-destructive`.
+    pub allow_destructive: bool,
+    /// What the guard counts as stateful for this stack.
+    pub stateful_types: crate::guard::StatefulTypes,
 }
 
 impl StackSpec {
@@ -336,6 +340,15 @@ fn resolve(
         }
     }
 
+    let stateful = raw.stateful_types.clone().unwrap_or_default();
+    let stateful_types = match crate::guard::StatefulTypes::new(&stateful.add, &stateful.remove) {
+        Ok(types) => Some(types),
+        Err(e) => {
+            problems.push(format!("{at}: stateful_types: {e}"));
+            None
+        }
+    };
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -353,6 +366,8 @@ fn resolve(
         role_arn,
         notification_arns,
         template_bucket,
+        allow_destructive: raw.allow_destructive.unwrap_or(false),
+        stateful_types: stateful_types.expect("checked above"),
     })
 }
 

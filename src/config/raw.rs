@@ -28,6 +28,18 @@ pub struct RawStack {
     pub role_arn: Option<String>,
     pub notification_arns: Option<Vec<String>>,
     pub template_bucket: Option<String>,
+    pub allow_destructive: Option<bool>,
+    pub stateful_types: Option<RawStatefulTypes>,
+}
+
+/// Changes to the guard's list of stateful resource types (globs).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatefulTypes {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 impl RawStack {
@@ -49,6 +61,10 @@ impl RawStack {
             template_bucket: self
                 .template_bucket
                 .or_else(|| defaults.template_bucket.clone()),
+            allow_destructive: self.allow_destructive.or(defaults.allow_destructive),
+            stateful_types: self
+                .stateful_types
+                .or_else(|| defaults.stateful_types.clone()),
         }
     }
 }

@@ -161,6 +161,7 @@ fn modify(id: &str, detail: PropertyChange) -> ResourceChange {
         replacement: Some(Replacement::False),
         scope: vec!["Properties".into()],
         details: vec![detail],
+        destructive: None,
     }
 }
 
@@ -213,6 +214,8 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         role_arn: None,
         notification_arns: vec![],
         template_bucket: None,
+        allow_destructive: false,
+        stateful_types: crate::guard::StatefulTypes::default(),
     }
 }
 

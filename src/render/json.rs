@@ -36,6 +36,12 @@ pub struct StackDocument {
     /// From the config, for `apply` to set after a create.
     #[serde(default)]
     pub termination_protection: bool,
+    /// Whether any change is destructive.
+    #[serde(default)]
+    pub destructive: bool,
+    /// From the config: destructive changes of this stack may be applied.
+    #[serde(default)]
+    pub allow_destructive: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -47,6 +53,12 @@ pub struct ChangeDocument {
     pub replacement: Option<String>,
     pub scope: Vec<String>,
     pub details: Vec<DetailDocument>,
+    /// True when the change removes or replaces a stateful resource nothing keeps.
+    #[serde(default)]
+    pub destructive: bool,
+    /// Why it is destructive.
+    #[serde(default)]
+    pub destructive_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -92,6 +104,8 @@ pub struct SummaryDocument {
     pub replace: usize,
     pub remove: usize,
     pub import: usize,
+    #[serde(default)]
+    pub destructive: usize,
 }
 
 pub fn document(plan: &Plan) -> PlanDocument {
@@ -113,6 +127,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
             replace: s.replace,
             remove: s.remove,
             import: s.import,
+            destructive: s.destructive,
         },
     }
 }
@@ -137,6 +152,8 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                 resource_type: c.resource_type.clone(),
                 replacement: c.replacement.as_ref().map(|r| r.as_str().to_string()),
                 scope: c.scope.clone(),
+                destructive: c.destructive.is_some(),
+                destructive_reason: c.destructive.clone(),
                 details: c
                     .details
                     .iter()
@@ -177,6 +194,8 @@ fn stack_document(s: &StackPlan) -> StackDocument {
             parameters_sha256: s.fingerprint.parameters_sha256.clone(),
         },
         termination_protection: s.termination_protection,
+        destructive: s.destructive() > 0,
+        allow_destructive: s.allow_destructive,
     }
 }
 

@@ -18,9 +18,10 @@ pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 
     let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
     ordered.sort_by_key(|s| match s.status {
-        PlanStatus::Create | PlanStatus::Update => 0,
-        PlanStatus::Error | PlanStatus::Busy => 1,
-        PlanStatus::NoChanges => 2,
+        _ if s.destructive() > 0 => 0,
+        PlanStatus::Create | PlanStatus::Update => 1,
+        PlanStatus::Error | PlanStatus::Busy => 2,
+        PlanStatus::NoChanges => 3,
     });
 
     let listed: Vec<&&StackPlan> = ordered
@@ -74,6 +75,12 @@ pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
 }
 
 fn status_label(s: &StackPlan) -> &'static str {
+    if s.destructive() > 0 {
+        return match s.status {
+            PlanStatus::Create => "⚠️ create (destructive)",
+            _ => "⚠️ update (destructive)",
+        };
+    }
     match s.status {
         PlanStatus::Create => "create",
         PlanStatus::Update => "update",
@@ -99,6 +106,17 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
         writeln!(out, "</details>")?;
         writeln!(out)?;
         return Ok(());
+    }
+    for reason in s.changes.iter().filter_map(|c| c.destructive.as_deref()) {
+        let allowed = if s.allow_destructive {
+            " (allowed for this stack)"
+        } else {
+            ""
+        };
+        writeln!(out, "⚠️ **Destructive:** {}{allowed}  ", escape(reason))?;
+    }
+    if s.destructive() > 0 {
+        writeln!(out)?;
     }
     if s.changes.is_empty() {
         writeln!(
@@ -144,8 +162,13 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
                 .join("<br>");
             writeln!(
                 out,
-                "| {} | {} | `{}` | {} | {} | {} |",
+                "| {}{} | {} | `{}` | {} | {} | {} |",
                 c.action.as_str(),
+                if c.destructive.is_some() {
+                    " ⚠️"
+                } else {
+                    ""
+                },
                 escape(&c.logical_id),
                 code(&c.resource_type),
                 c.physical_id

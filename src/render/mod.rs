@@ -61,6 +61,9 @@ pub fn summary_line(s: &PlanSummary) -> String {
         }
         line.push_str(" — ");
         line.push_str(&resources.join(", "));
+        if s.destructive > 0 {
+            line.push_str(&format!(" · ⚠ {} destructive", s.destructive));
+        }
     }
     line
 }

@@ -89,6 +89,26 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             paint(style, DIM, &format!("change set {name}"))
         )?;
     }
+    for reason in stack
+        .changes
+        .iter()
+        .filter_map(|c| c.destructive.as_deref())
+    {
+        let allowed = if stack.allow_destructive {
+            " (allowed for this stack)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  {}",
+            paint(
+                style,
+                RED_BOLD,
+                &format!("⚠ destructive: {reason}{allowed}")
+            )
+        )?;
+    }
     if !stack.changes.is_empty() {
         writeln!(out, "{}", resource_table(stack, style))?;
     } else {
@@ -150,11 +170,18 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
             keep_words: true,
             cells: changes
                 .iter()
-                .map(|c| match c.action {
-                    Action::Add => paint(style, GREEN, "Add"),
-                    Action::Modify => paint(style, YELLOW, "Modify"),
-                    Action::Remove => paint(style, RED, "Remove"),
-                    ref other => other.as_str().to_string(),
+                .map(|c| {
+                    let action = match c.action {
+                        Action::Add => paint(style, GREEN, "Add"),
+                        Action::Modify => paint(style, YELLOW, "Modify"),
+                        Action::Remove => paint(style, RED, "Remove"),
+                        ref other => other.as_str().to_string(),
+                    };
+                    if c.destructive.is_some() {
+                        format!("{action} {}", paint(style, RED_BOLD, "⚠"))
+                    } else {
+                        action
+                    }
                 })
                 .collect(),
         },

@@ -45,6 +45,7 @@ fn change(
             vec!["Properties".into()]
         },
         details,
+        destructive: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
             ..Fingerprint::default()
         },
         termination_protection: false,
+        allow_destructive: false,
     }
 }
 
@@ -148,6 +150,9 @@ pub(crate) fn sample_plan() -> Plan {
             vec![],
         ),
     ];
+    update.changes[1].destructive = Some(
+        "replaces stateful AWS::DynamoDB::Table OrdersTable (no UpdateReplacePolicy Retain or Snapshot)".into(),
+    );
     update.parameters = vec![
         ParameterChange {
             key: "ApiToken".into(),
