@@ -202,9 +202,17 @@ fn a_replacement_stands_out_in_every_format() {
     assert_eq!(doc["summary"]["replace"], 1);
 
     let table = plan(&ws, &[]).stdout;
-    let row = table.lines().find(|l| l.contains("WorkQueue")).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with('│') && l.contains("WorkQueue"))
+        .unwrap();
     assert!(row.contains("True") && row.contains("[replaces]"), "{row}");
     assert!(table.contains("1 to replace"), "{table}");
+    // A queue is stateful: replacing it is marked destructive.
+    assert!(
+        table.contains("⚠ destructive: replaces stateful AWS::SQS::Queue WorkQueue"),
+        "{table}"
+    );
     let md = plan(&ws, &["--format", "markdown"]).stdout;
     assert!(
         md.contains("| **True** |") && md.contains("**(replaces)**"),
