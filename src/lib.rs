@@ -15,6 +15,7 @@ pub mod apply;
 pub mod cfn;
 pub mod cli;
 pub mod commands;
+pub mod comment;
 pub mod config;
 pub mod diagnose;
 pub mod diff;

@@ -12,6 +12,8 @@ const MIN_SUBSTRING_LEN: usize = 4;
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     secrets: Vec<String>,
+    /// The config's `mask:` patterns: every match is masked.
+    patterns: Vec<regex_lite::Regex>,
 }
 
 impl Masker {
@@ -24,7 +26,24 @@ impl Masker {
         // Longest first, so a secret that contains another is masked whole.
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         secrets.dedup();
-        Masker { secrets }
+        Masker {
+            secrets,
+            patterns: Vec::new(),
+        }
+    }
+
+    /// Masks the NoEcho values and the `mask:` patterns of every given stack, in every output.
+    pub fn for_specs(specs: &[crate::config::StackSpec]) -> Masker {
+        let mut masker = Masker::new(specs.iter().flat_map(|s| s.secrets()));
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in specs {
+            for pattern in &spec.mask {
+                if seen.insert(pattern.as_str().to_string()) {
+                    masker.patterns.push(pattern.clone());
+                }
+            }
+        }
+        masker
     }
 
     pub fn scrub(&self, text: &str) -> String {
@@ -35,6 +54,11 @@ impl Masker {
             }
             if secret.len() >= MIN_SUBSTRING_LEN && out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), MASK);
+            }
+        }
+        for pattern in &self.patterns {
+            if pattern.is_match(&out) {
+                out = pattern.replace_all(&out, MASK).into_owned();
             }
         }
         out
@@ -48,7 +72,7 @@ impl Masker {
 
     /// Masks every free-text field of the plan in place.
     pub fn scrub_plan(&self, plan: &mut Plan) {
-        if self.secrets.is_empty() {
+        if self.secrets.is_empty() && self.patterns.is_empty() {
             return;
         }
         for stack in &mut plan.stacks {
@@ -80,6 +104,16 @@ mod tests {
         assert_eq!(m.scrub("password: hunter22\n"), "password: ****\n");
         assert_eq!(m.scrub("7"), "****");
         assert_eq!(m.scrub("port 17"), "port 17");
+    }
+
+    #[test]
+    fn mask_patterns_mask_every_match() {
+        let mut m = Masker::new(["hunter22"]);
+        m.patterns.push(regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap());
+        assert_eq!(
+            m.scrub("key AKIAABCDEFGHIJKLMNOP and AKIAQRSTUVWXYZ234567, pw hunter22"),
+            "key **** and ****, pw ****"
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn plan_fleet<C: CloudFormation>(
     run: &RunContext,
     options: &PlanOptions,
 ) -> Plan {
-    let masker = Masker::new(specs.iter().flat_map(|s| s.secrets()));
+    let masker = Masker::for_specs(&specs);
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let count = specs.len();

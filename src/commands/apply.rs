@@ -190,17 +190,7 @@ async fn from_plan_file(
             env: &env,
         },
     )
-    .map(|specs| {
-        Masker::new(
-            specs
-                .iter()
-                .flat_map(|s| s.secrets())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
-        )
-    })
+    .map(|specs| Masker::for_specs(&specs))
     .unwrap_or_default();
     Ok((cfn, targets, masker))
 }
@@ -212,7 +202,7 @@ async fn plan_now(
     run: &RunContext,
 ) -> Result<Option<(SdkCloudFormation, Vec<ApplyTarget>, Masker)>> {
     let (cfn, specs) = super::load(global).await?;
-    let masker = Masker::new(specs.iter().flat_map(|s| s.secrets()));
+    let masker = Masker::for_specs(&specs);
     eprintln!(
         "cfdeploy plan: {} stack{} · correlation id {}",
         specs.len(),

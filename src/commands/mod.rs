@@ -125,7 +125,7 @@ pub fn stack_region(
         },
     )
     .unwrap_or_default();
-    let masker = crate::mask::Masker::new(specs.iter().flat_map(|s| s.secrets()));
+    let masker = crate::mask::Masker::for_specs(&specs);
     if let Some(spec) = specs.iter().find(|s| s.name == stack) {
         if global.region.is_none() {
             return Ok((spec.region.clone(), masker));

@@ -34,6 +34,8 @@ pub struct StackSpec {
     pub allow_destructive: bool,
     /// What the guard counts as stateful for this stack.
     pub stateful_types: crate::guard::StatefulTypes,
+    /// The `mask:` patterns: matches are masked in every output.
+    pub mask: Vec<regex_lite::Regex>,
 }
 
 impl StackSpec {
@@ -349,6 +351,17 @@ fn resolve(
         }
     };
 
+    let mut mask = Vec::new();
+    for pattern in raw.mask.clone().unwrap_or_default() {
+        match regex_lite::Regex::new(&pattern) {
+            Ok(re) if re.is_match("") => problems.push(format!(
+                "{at}: mask pattern `{pattern}` matches the empty string, which would mask everything"
+            )),
+            Ok(re) => mask.push(re),
+            Err(e) => problems.push(format!("{at}: mask pattern `{pattern}` is not a valid regular expression: {e}")),
+        }
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -368,6 +381,7 @@ fn resolve(
         template_bucket,
         allow_destructive: raw.allow_destructive.unwrap_or(false),
         stateful_types: stateful_types.expect("checked above"),
+        mask,
     })
 }
 

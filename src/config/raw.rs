@@ -30,6 +30,8 @@ pub struct RawStack {
     pub template_bucket: Option<String>,
     pub allow_destructive: Option<bool>,
     pub stateful_types: Option<RawStatefulTypes>,
+    /// Patterns (regular expressions) whose matches are masked in every output.
+    pub mask: Option<Vec<String>>,
 }
 
 /// Changes to the guard's list of stateful resource types (globs).
@@ -65,6 +67,7 @@ impl RawStack {
             stateful_types: self
                 .stateful_types
                 .or_else(|| defaults.stateful_types.clone()),
+            mask: self.mask.or_else(|| defaults.mask.clone()),
         }
     }
 }

@@ -216,6 +216,7 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         template_bucket: None,
         allow_destructive: false,
         stateful_types: crate::guard::StatefulTypes::default(),
+        mask: vec![],
     }
 }
 

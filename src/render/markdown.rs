@@ -1,6 +1,7 @@
 //! GitHub-flavoured markdown for a pull request: a summary table, then each stack's details in
 //! `<details>`. Every cell is escaped, so values cannot break the layout.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::{one_line, summary_line, truncate};
@@ -9,12 +10,52 @@ use crate::model::{Plan, PlanStatus, Replacement, RequiresRecreation, StackPlan}
 /// Longest before/after value shown in a cell; the JSON plan has the whole value.
 const MAX_VALUE_CHARS: usize = 200;
 
+/// What a markdown plan includes; the pull-request comment leaves parts out to fit GitHub's size
+/// limit.
+#[derive(Debug, Clone)]
+pub struct MarkdownOptions {
+    pub template_diffs: bool,
+    pub property_values: bool,
+    /// Stacks whose resource table is left out.
+    pub without_tables: BTreeSet<String>,
+    /// Per-stack details at all (the summary table is always there).
+    pub details: bool,
+    /// A hidden first line that identifies the comment.
+    pub marker: Option<String>,
+    /// Lines after everything else.
+    pub footer: Option<String>,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> Self {
+        MarkdownOptions {
+            template_diffs: true,
+            property_values: true,
+            without_tables: BTreeSet::new(),
+            details: true,
+            marker: None,
+            footer: None,
+        }
+    }
+}
+
 pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    plan_with(out, plan, &MarkdownOptions::default())
+}
+
+pub fn plan_with(out: &mut dyn Write, plan: &Plan, options: &MarkdownOptions) -> io::Result<()> {
     let summary = plan.summary();
+    if let Some(marker) = &options.marker {
+        writeln!(out, "{marker}")?;
+    }
     writeln!(out, "### cfdeploy plan")?;
     writeln!(out)?;
     writeln!(out, "**{}**", escape(&summary_line(&summary)))?;
     writeln!(out)?;
+    if !plan.has_changes() && !plan.has_errors() {
+        writeln!(out, "✅ Nothing to apply: every stack matches its config.")?;
+        writeln!(out)?;
+    }
 
     let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
     ordered.sort_by_key(|s| match s.status {
@@ -64,14 +105,19 @@ pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
         writeln!(out)?;
     }
 
-    for s in ordered.iter().filter(|s| s.status != PlanStatus::NoChanges) {
-        stack_details(out, s)?;
+    if options.details {
+        for s in ordered.iter().filter(|s| s.status != PlanStatus::NoChanges) {
+            stack_details(out, s, options)?;
+        }
     }
-    writeln!(
-        out,
-        "<sub>correlation id <code>{}</code></sub>",
-        escape(&plan.correlation_id)
-    )
+    match &options.footer {
+        Some(footer) => writeln!(out, "{footer}"),
+        None => writeln!(
+            out,
+            "<sub>correlation id <code>{}</code></sub>",
+            escape(&plan.correlation_id)
+        ),
+    }
 }
 
 fn status_label(s: &StackPlan) -> &'static str {
@@ -90,7 +136,7 @@ fn status_label(s: &StackPlan) -> &'static str {
     }
 }
 
-fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
+fn stack_details(out: &mut dyn Write, s: &StackPlan, options: &MarkdownOptions) -> io::Result<()> {
     writeln!(
         out,
         "<details><summary><b>{}</b> ({}) — {}</summary>",
@@ -118,7 +164,15 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
     if s.destructive() > 0 {
         writeln!(out)?;
     }
-    if s.changes.is_empty() {
+    if options.without_tables.contains(&s.stack) {
+        writeln!(
+            out,
+            "{} resource change{} (table left out to fit; see the job summary).",
+            s.changes.len(),
+            if s.changes.len() == 1 { "" } else { "s" }
+        )?;
+        writeln!(out)?;
+    } else if s.changes.is_empty() {
         writeln!(
             out,
             "No resource changes (parameters, tags or outputs only)."
@@ -141,7 +195,7 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
                 .iter()
                 .map(|d| {
                     let mut text = escape(&d.label());
-                    if d.before.is_some() || d.after.is_some() {
+                    if options.property_values && (d.before.is_some() || d.after.is_some()) {
                         let show = |v: &Option<String>| {
                             v.as_deref()
                                 .map(|v| {
@@ -201,7 +255,7 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan) -> io::Result<()> {
         }
         writeln!(out)?;
     }
-    if let Some(diff) = &s.template_diff {
+    if let Some(diff) = s.template_diff.as_ref().filter(|_| options.template_diffs) {
         writeln!(out, "{}", fenced(diff, "diff"))?;
     }
     writeln!(out, "</details>")?;

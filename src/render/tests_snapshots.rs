@@ -295,6 +295,12 @@ fn json() {
 }
 
 #[test]
+fn a_saved_plan_reads_back_as_the_same_plan() {
+    let plan = sample_plan();
+    assert_eq!(json::plan_from_document(&json::document(&plan)), plan);
+}
+
+#[test]
 fn json_round_trips_through_its_schema() {
     let text = render(Format::Json, Style::default());
     let doc: json::PlanDocument = serde_json::from_str(&text).unwrap();
