@@ -64,6 +64,21 @@ pub enum Command {
     Events(EventsArgs),
     /// Repair stacks left failed: roll back, continue a failed rollback, or delete a failed create.
     Rollback(RollbackArgs),
+    /// Post the plan as one living comment on the pull request (and to the job summary).
+    Comment(CommentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The plan to show (written by `plan --out`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// The pull request; by default read from GITHUB_EVENT_PATH.
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// Print the comment body instead of posting it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -59,8 +59,17 @@ pub fn body(plan: &Plan, config: &str, footer: &Footer, limit: usize) -> String 
     if fits(&text) {
         return text;
     }
-    let mut largest: Vec<_> = plan.stacks.iter().filter(|s| !s.changes.is_empty()).collect();
-    largest.sort_by(|a, b| b.changes.len().cmp(&a.changes.len()).then(a.stack.cmp(&b.stack)));
+    let mut largest: Vec<_> = plan
+        .stacks
+        .iter()
+        .filter(|s| !s.changes.is_empty())
+        .collect();
+    largest.sort_by(|a, b| {
+        b.changes
+            .len()
+            .cmp(&a.changes.len())
+            .then(a.stack.cmp(&b.stack))
+    });
     let mut dropped = BTreeSet::new();
     for stack in largest {
         dropped.insert(stack.stack.clone());
@@ -78,7 +87,11 @@ pub fn body(plan: &Plan, config: &str, footer: &Footer, limit: usize) -> String 
 }
 
 fn list(names: &BTreeSet<String>) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn footer_text(plan: &Plan, footer: &Footer, left_out: &[String]) -> String {
@@ -92,7 +105,12 @@ fn footer_text(plan: &Plan, footer: &Footer, left_out: &[String]) -> String {
     let commit = footer
         .commit
         .as_deref()
-        .map(|c| format!("commit <code>{}</code> · ", markdown::escape(&c[..c.len().min(12)])))
+        .map(|c| {
+            format!(
+                "commit <code>{}</code> · ",
+                markdown::escape(&c[..c.len().min(12)])
+            )
+        })
         .unwrap_or_default();
     text.push_str(&format!(
         "<sub>{commit}correlation id <code>{}</code> · {}</sub>",

@@ -19,6 +19,7 @@ pub mod comment;
 pub mod config;
 pub mod diagnose;
 pub mod diff;
+pub mod github;
 pub mod guard;
 pub mod logging;
 pub mod mask;
@@ -65,6 +66,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             cli::Command::Apply(args) => commands::apply::run(&cli.global, &args).await,
             cli::Command::Events(args) => commands::events::run(&cli.global, &args).await,
             cli::Command::Rollback(args) => commands::rollback::run(&cli.global, &args).await,
+            cli::Command::Comment(args) => commands::comment::run(&cli.global, &args).await,
         }
     })
 }

@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn mask_patterns_mask_every_match() {
         let mut m = Masker::new(["hunter22"]);
-        m.patterns.push(regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap());
+        m.patterns
+            .push(regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap());
         assert_eq!(
             m.scrub("key AKIAABCDEFGHIJKLMNOP and AKIAQRSTUVWXYZ234567, pw hunter22"),
             "key **** and ****, pw ****"

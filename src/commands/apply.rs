@@ -15,7 +15,7 @@ use crate::mask::Masker;
 use crate::model::{OutcomeKind, PlanStatus};
 use crate::plan::{plan_fleet, PlanOptions, PollOptions};
 use crate::progress::{Progress, ProgressMode};
-use crate::render::{self, json::PlanDocument, outcome, Format};
+use crate::render::{self, outcome, Format};
 use crate::run::RunContext;
 use crate::{settings, EXIT_FAILURE};
 
@@ -134,23 +134,7 @@ async fn from_plan_file(
     global: &GlobalArgs,
     path: &std::path::Path,
 ) -> Result<(SdkCloudFormation, Vec<ApplyTarget>, Masker)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan {}", path.display()))?;
-    let doc: PlanDocument = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a cfdeploy plan (write one with `cfdeploy plan --out FILE`)",
-            path.display()
-        )
-    })?;
-    if doc.kind != "plan" || doc.version != crate::render::json::SCHEMA_VERSION {
-        bail!(
-            "{}: a `{}` document of version {}; this cfdeploy applies `plan` documents of version {}",
-            path.display(),
-            doc.kind,
-            doc.version,
-            crate::render::json::SCHEMA_VERSION
-        );
-    }
+    let doc = super::read_plan(path)?;
     let patterns: Vec<glob::Pattern> = global
         .stacks
         .iter()
@@ -180,18 +164,7 @@ async fn from_plan_file(
         max_attempts: None,
     })
     .await;
-    // The plan file holds no secrets; the config, when it loads, says which values to mask.
-    let env = |name: &str| std::env::var(name).ok();
-    let masker = crate::config::load(
-        &global.config,
-        &[],
-        &crate::config::LoadContext {
-            default_region: cfn.default_region(),
-            env: &env,
-        },
-    )
-    .map(|specs| Masker::for_specs(&specs))
-    .unwrap_or_default();
+    let masker = super::config_masker(global);
     Ok((cfn, targets, masker))
 }
 

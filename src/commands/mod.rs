@@ -1,6 +1,7 @@
 //! One function per subcommand, over the parsed arguments.
 
 pub mod apply;
+pub mod comment;
 pub mod events;
 pub mod plan;
 pub mod rollback;
@@ -32,6 +33,52 @@ pub async fn load(global: &GlobalArgs) -> Result<(SdkCloudFormation, Vec<StackSp
         },
     )?;
     Ok((cfn, specs))
+}
+
+/// Reads a plan written by `plan --out`, checking its kind and version.
+pub fn read_plan(path: &std::path::Path) -> Result<crate::render::json::PlanDocument> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let doc: crate::render::json::PlanDocument =
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a cfdeploy plan (write one with `cfdeploy plan --out FILE`)",
+                path.display()
+            )
+        })?;
+    if doc.kind != "plan" || doc.version != crate::render::json::SCHEMA_VERSION {
+        anyhow::bail!(
+            "{}: a `{}` document of version {}; this cfdeploy reads `plan` documents of version {}",
+            path.display(),
+            doc.kind,
+            doc.version,
+            crate::render::json::SCHEMA_VERSION
+        );
+    }
+    Ok(doc)
+}
+
+/// The masks of the stack config, when it loads (a plan file holds no secrets, but a value may
+/// match a `mask:` pattern added since): defense in depth for outputs made from a plan file.
+pub fn config_masker(global: &GlobalArgs) -> crate::mask::Masker {
+    let env = |name: &str| std::env::var(name).ok();
+    config::load(
+        &global.config,
+        &[],
+        &LoadContext {
+            // Only fills in stacks without a region; irrelevant to masking.
+            default_region: Some(
+                global
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".to_string()),
+            ),
+            env: &env,
+        },
+    )
+    .map(|specs| crate::mask::Masker::for_specs(&specs))
+    .unwrap_or_default()
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.

@@ -45,11 +45,18 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
 }
 
 fn fleet(stacks: Vec<StackPlan>) -> Plan {
-    Plan { correlation_id: "3f9a2c0011223344".into(), created_at: "2026-11-23T10:15:00Z".into(), stacks }
+    Plan {
+        correlation_id: "3f9a2c0011223344".into(),
+        created_at: "2026-11-23T10:15:00Z".into(),
+        stacks,
+    }
 }
 
 fn footer() -> Footer {
-    Footer { commit: Some("0123456789abcdef0123".into()), apply_hint: "applied after merge by `cfdeploy apply --plan`".into() }
+    Footer {
+        commit: Some("0123456789abcdef0123".into()),
+        apply_hint: "applied after merge by `cfdeploy apply --plan`".into(),
+    }
 }
 
 /// Markdown stays well-formed: every fence opened is closed, and every <details> too.
@@ -60,13 +67,18 @@ fn assert_valid_markdown(text: &str) {
         if ticks >= 3 {
             match open {
                 None => open = Some(ticks),
-                Some(n) if ticks >= n && line.trim_start_matches('`').trim().is_empty() => open = None,
+                Some(n) if ticks >= n && line.trim_start_matches('`').trim().is_empty() => {
+                    open = None
+                }
                 Some(_) => {}
             }
         }
     }
     assert_eq!(open, None, "a fenced block is left open");
-    assert_eq!(text.matches("<details>").count(), text.matches("</details>").count());
+    assert_eq!(
+        text.matches("<details>").count(),
+        text.matches("</details>").count()
+    );
 }
 
 #[test]
@@ -76,32 +88,58 @@ fn a_small_plan_is_whole_and_starts_with_its_marker() {
     assert!(text.starts_with("<!-- cfdeploy-plan config=stacks -->\n"));
     assert!(text.contains("```diff") && text.contains("maxReceiveCount"));
     assert!(!text.contains("Left out"));
-    assert!(text.contains("commit <code>0123456789ab</code>") && text.contains("correlation id <code>3f9a2c0011223344</code>"));
+    assert!(
+        text.contains("commit <code>0123456789ab</code>")
+            && text.contains("correlation id <code>3f9a2c0011223344</code>")
+    );
     assert_valid_markdown(&text);
 }
 
 #[test]
 fn an_oversized_plan_degrades_in_steps_and_says_what_it_left_out() {
-    let stacks: Vec<StackPlan> = (0..30).map(|i| big_stack(&format!("svc{i:02}-prod"), 12 + i, 40)).collect();
+    let stacks: Vec<StackPlan> = (0..30)
+        .map(|i| big_stack(&format!("svc{i:02}-prod"), 12 + i, 40))
+        .collect();
     let plan = fleet(stacks);
     let full = body(&plan, "stacks", &footer(), usize::MAX);
-    assert!(full.chars().count() > GITHUB_COMMENT_LIMIT, "the fixture is over the limit");
+    assert!(
+        full.chars().count() > GITHUB_COMMENT_LIMIT,
+        "the fixture is over the limit"
+    );
 
     let text = body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT);
-    assert!(text.chars().count() <= GITHUB_COMMENT_LIMIT, "{}", text.chars().count());
-    assert!(text.contains("Left out to fit GitHub's 65536-character comment limit: template diffs"), "{}", &text[text.len() - 600..]);
+    assert!(
+        text.chars().count() <= GITHUB_COMMENT_LIMIT,
+        "{}",
+        text.chars().count()
+    );
+    assert!(
+        text.contains("Left out to fit GitHub's 65536-character comment limit: template diffs"),
+        "{}",
+        &text[text.len() - 600..]
+    );
     assert!(text.contains("The full plan is in this run's job summary."));
     // The summary table is whole: a row for every stack.
     for i in 0..30 {
-        assert!(text.contains(&format!("| svc{i:02}-prod | us-east-1 |")), "svc{i:02}-prod missing from the summary");
+        assert!(
+            text.contains(&format!("| svc{i:02}-prod | us-east-1 |")),
+            "svc{i:02}-prod missing from the summary"
+        );
     }
     assert_valid_markdown(&text);
 
     // Tighter still: values and then the largest stacks' tables go, largest first.
     let tight = body(&plan, "stacks", &footer(), 30_000);
     assert!(tight.chars().count() <= 30_000);
-    assert!(tight.contains("property values") && tight.contains("the resource tables of"), "{}", &tight[tight.len() - 800..]);
-    assert!(tight.contains("`svc29-prod`"), "the largest stack's table goes first");
+    assert!(
+        tight.contains("property values") && tight.contains("the resource tables of"),
+        "{}",
+        &tight[tight.len() - 800..]
+    );
+    assert!(
+        tight.contains("`svc29-prod`"),
+        "the largest stack's table goes first"
+    );
     assert_valid_markdown(&tight);
 }
 
@@ -110,13 +148,27 @@ fn when_nothing_changes_the_comment_says_so() {
     let mut stack = big_stack("orders-prod", 0, 0);
     stack.status = PlanStatus::NoChanges;
     stack.template_diff = None;
-    let text = body(&fleet(vec![stack]), "stacks", &footer(), GITHUB_COMMENT_LIMIT);
-    assert!(text.contains("Nothing to apply: every stack matches its config."), "{text}");
+    let text = body(
+        &fleet(vec![stack]),
+        "stacks",
+        &footer(),
+        GITHUB_COMMENT_LIMIT,
+    );
+    assert!(
+        text.contains("Nothing to apply: every stack matches its config."),
+        "{text}"
+    );
     assert!(text.contains("No changes: `orders-prod`"));
 }
 
 #[test]
 fn a_marker_cannot_be_closed_early_by_the_config_path() {
-    assert_eq!(marker("stacks-->x"), "<!-- cfdeploy-plan config=stacks___x -->");
-    assert_eq!(marker("my-stacks/prod.yaml"), "<!-- cfdeploy-plan config=my-stacks/prod.yaml -->");
+    assert_eq!(
+        marker("stacks-->x"),
+        "<!-- cfdeploy-plan config=stacks___x -->"
+    );
+    assert_eq!(
+        marker("my-stacks/prod.yaml"),
+        "<!-- cfdeploy-plan config=my-stacks/prod.yaml -->"
+    );
 }
