@@ -172,3 +172,35 @@ fn a_marker_cannot_be_closed_early_by_the_config_path() {
         "<!-- cfdeploy-plan config=my-stacks/prod.yaml -->"
     );
 }
+
+#[test]
+fn snapshot_of_a_small_plan() {
+    let plan = fleet(vec![big_stack("orders-prod", 2, 2)]);
+    insta::assert_snapshot!(body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT));
+}
+
+#[test]
+fn snapshot_of_a_destructive_plan() {
+    let plan = crate::render::tests_snapshots::sample_plan();
+    let text = body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT);
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("| ") && !l.starts_with("| Stack"))
+        .unwrap();
+    assert!(
+        first.contains("orders-prod") && first.contains("⚠️"),
+        "the destructive stack comes first: {first}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn snapshot_of_a_very_large_plan_cut_to_a_limit() {
+    let stacks: Vec<StackPlan> = (0..30)
+        .map(|i| big_stack(&format!("svc{i:02}-prod"), 3 + i % 5, 10))
+        .collect();
+    let text = body(&fleet(stacks), "stacks", &footer(), 12_000);
+    assert!(text.chars().count() <= 12_000);
+    assert_valid_markdown(&text);
+    insta::assert_snapshot!(text);
+}

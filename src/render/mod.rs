@@ -139,4 +139,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests_snapshots;
+pub(crate) mod tests_snapshots;
