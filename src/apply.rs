@@ -290,6 +290,15 @@ fn outcome(
     }
 }
 
+/// What applying one stack works with, from its start.
+struct StackRun<'a, C> {
+    cfn: &'a C,
+    t: &'a ApplyTarget,
+    options: &'a ApplyOptions,
+    progress: &'a Progress,
+    started: Instant,
+}
+
 /// Applies one stack: checks, executes, watches, diagnoses. Every path ends in an `Outcome`.
 async fn apply_one<C: CloudFormation>(
     cfn: &C,
@@ -299,6 +308,13 @@ async fn apply_one<C: CloudFormation>(
     interrupt: Interrupt,
 ) -> Outcome {
     let started = Instant::now();
+    let run = StackRun {
+        cfn,
+        t,
+        options,
+        progress,
+        started,
+    };
     let elapsed = || started.elapsed().as_secs_f64();
     match t.status {
         PlanStatus::NoChanges => {
@@ -357,17 +373,7 @@ async fn apply_one<C: CloudFormation>(
             "{}: {} is already in progress; attaching to it instead of starting another",
             t.stack, stack.status
         ));
-        return watch_to_end(
-            cfn,
-            t,
-            options,
-            progress,
-            interrupt,
-            started,
-            Some(stack.status.to_string()),
-            true,
-        )
-        .await;
+        return attach(&run, interrupt, stack.status.to_string()).await;
     }
     if t.status == PlanStatus::Busy {
         // It was busy at plan time and has finished since: its change set was never made.
@@ -421,49 +427,44 @@ async fn apply_one<C: CloudFormation>(
         "UPDATE_IN_PROGRESS"
     };
     progress.started(&t.stack, first, t.changes);
-    finish(
-        cfn, t, options, progress, interrupt, started, watcher, false,
-    )
-    .await
+    finish(&run, interrupt, watcher, false).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn watch_to_end<C: CloudFormation>(
-    cfn: &C,
-    t: &ApplyTarget,
-    options: &ApplyOptions,
-    progress: &Progress,
+/// Waits for an operation someone else started (say, a run whose CI runner died).
+async fn attach<C: CloudFormation>(
+    run: &StackRun<'_, C>,
     interrupt: Interrupt,
-    started: Instant,
-    status: Option<String>,
-    attached: bool,
+    status: String,
 ) -> Outcome {
-    let mut watcher = Watcher::new(cfn, &t.region, &t.stack, options.poll.clone());
+    let t = run.t;
+    let mut watcher = Watcher::new(run.cfn, &t.region, &t.stack, run.options.poll.clone());
     if let Err(e) = watcher.baseline().await {
-        return outcome(t, OutcomeKind::Refused, status, 0.0, Some(e.to_string()));
+        return outcome(
+            t,
+            OutcomeKind::Refused,
+            Some(status),
+            0.0,
+            Some(e.to_string()),
+        );
     }
-    progress.started(
-        &t.stack,
-        status.as_deref().unwrap_or("IN_PROGRESS"),
-        t.changes,
-    );
-    finish(
-        cfn, t, options, progress, interrupt, started, watcher, attached,
-    )
-    .await
+    run.progress.started(&t.stack, &status, t.changes);
+    finish(run, interrupt, watcher, true).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Watches the operation to its end, then sets termination protection or diagnoses.
 async fn finish<C: CloudFormation>(
-    cfn: &C,
-    t: &ApplyTarget,
-    options: &ApplyOptions,
-    progress: &Progress,
+    run: &StackRun<'_, C>,
     mut interrupt: Interrupt,
-    started: Instant,
     mut watcher: Watcher<'_, C>,
     attached: bool,
 ) -> Outcome {
+    let StackRun {
+        cfn,
+        t,
+        options,
+        progress,
+        started,
+    } = *run;
     let end = watcher
         .watch(&mut |e| progress.event(e), &mut interrupt)
         .await;

@@ -68,6 +68,24 @@ fn plan_and_apply(ws: &Workspace, apply_args: &[&str]) -> Run {
     cfd(ws, &args)
 }
 
+/// Starts cfdeploy in the background and returns once `stack` is in `status`.
+fn spawn_until(ws: &Workspace, args: &[&str], stack: &str, status: &str) -> std::process::Child {
+    let child = cmd(ws, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while Emulator::shared().stack_status(stack).as_deref() != Some(status) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{stack} never reached {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
 fn outcome<'a>(doc: &'a serde_json::Value, stack: &str) -> &'a serde_json::Value {
     doc["stacks"]
         .as_array()
@@ -456,23 +474,13 @@ fn an_interrupt_cancels_a_slow_update_which_rolls_back_and_exits_130() {
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     delay(0.5);
     // Renaming queues replaces them: destructive, so explicitly allowed here.
-    let child = cmd(
+    let child = spawn_until(
         &ws,
         &["apply", "--plan", "plan.json", "--allow-destructive"],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+        &name,
+        "UPDATE_IN_PROGRESS",
+    );
     let e = Emulator::shared();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while e.stack_status(&name).as_deref() != Some("UPDATE_IN_PROGRESS") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the update never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -504,20 +512,13 @@ fn a_second_interrupt_stops_waiting_and_says_how_to_see_the_state() {
     let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     delay(1.0);
-    let child = cmd(&ws, &["apply", "--plan", "plan.json", "--format", "json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_until(
+        &ws,
+        &["apply", "--plan", "plan.json", "--format", "json"],
+        &name,
+        "CREATE_IN_PROGRESS",
+    );
     let e = Emulator::shared();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while e.stack_status(&name).as_deref() != Some("CREATE_IN_PROGRESS") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the create never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let pid = child.id().to_string();
     for _ in 0..2 {
         assert!(std::process::Command::new("kill")

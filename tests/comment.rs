@@ -21,12 +21,18 @@ struct Request {
     body: String,
 }
 
+type Headers = Vec<(String, String)>;
+
+/// A canned failure: status, body, extra headers.
+#[derive(Clone)]
+struct Failure(u16, String, Headers);
+
 #[derive(Default)]
 struct State {
     comments: Vec<(u64, String)>,
     requests: Vec<Request>,
     /// Answer every request with this status (and body), to test errors.
-    fail: Option<(u16, String, Vec<(String, String)>)>,
+    fail: Option<Failure>,
     next_id: u64,
 }
 
@@ -133,7 +139,7 @@ fn handle(
         authorization: headers.get("authorization").cloned().unwrap_or_default(),
         body: body.clone(),
     });
-    if let Some((status, reply, extra)) = st.fail.clone() {
+    if let Some(Failure(status, reply, extra)) = st.fail.clone() {
         return (status, extra, reply);
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -391,7 +397,7 @@ fn an_oversized_plan_is_cut_to_fit_and_the_job_summary_gets_it_whole() {
 
 #[test]
 fn api_errors_are_explained_and_the_plan_result_still_shows() {
-    let cases: [(u16, &str, Vec<(String, String)>, &str); 5] = [
+    let cases: [(u16, &str, Headers, &str); 5] = [
         (
             401,
             r#"{"message": "Bad credentials"}"#,
@@ -428,7 +434,7 @@ fn api_errors_are_explained_and_the_plan_result_still_shows() {
     ];
     for (status, body, headers, expected) in cases {
         let gh = FakeGitHub::start();
-        gh.state.lock().unwrap().fail = Some((status, body.to_string(), headers));
+        gh.state.lock().unwrap().fail = Some(Failure(status, body.to_string(), headers));
         let ws = Workspace::new();
         plan_file(&ws, 2, 3, false);
         let out = comment(&ws, &gh, &[]);

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use tracing::Instrument;
 
 use crate::apply::{apply_fleet, ApplyOptions, ApplyTarget};
-use crate::cfn::sdk::{SdkCloudFormation, SdkOptions};
+use crate::cfn::sdk::SdkCloudFormation;
 use crate::cfn::CloudFormation;
 use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat};
 use crate::mask::Masker;
@@ -158,12 +158,7 @@ async fn from_plan_file(
             path.display()
         );
     }
-    let cfn = SdkCloudFormation::load(&SdkOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        max_attempts: None,
-    })
-    .await;
+    let cfn = super::sdk(global).await;
     let masker = super::config_masker(global);
     Ok((cfn, targets, masker))
 }

@@ -4,19 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cfn::sdk::{SdkCloudFormation, SdkOptions};
 use crate::cfn::CloudFormation;
 use crate::cli::{EventsArgs, GlobalArgs, ReportFormat};
 use crate::render::outcome;
 use crate::{settings, watch};
 
 pub async fn run(global: &GlobalArgs, args: &EventsArgs) -> Result<ExitCode> {
-    let cfn = SdkCloudFormation::load(&SdkOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        max_attempts: None,
-    })
-    .await;
+    let cfn = super::sdk(global).await;
     let (region, masker) = super::stack_region(global, &cfn, &args.stack)?;
     let Some(stack) = cfn.describe_stack(&region, &args.stack).await? else {
         bail!(

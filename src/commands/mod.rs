@@ -14,15 +14,19 @@ use crate::cfn::sdk::{SdkCloudFormation, SdkOptions};
 use crate::cli::GlobalArgs;
 use crate::config::{self, LoadContext, StackSpec};
 
-/// Loads the SDK (credentials are resolved lazily) and the stack configs; a config problem is
-/// reported before any AWS call.
-pub async fn load(global: &GlobalArgs) -> Result<(SdkCloudFormation, Vec<StackSpec>)> {
-    let cfn = SdkCloudFormation::load(&SdkOptions {
+/// The AWS SDK as `--profile` and `--region` ask (credentials are resolved lazily, on first call).
+pub async fn sdk(global: &GlobalArgs) -> SdkCloudFormation {
+    SdkCloudFormation::load(&SdkOptions {
         profile: global.profile.clone(),
         region: global.region.clone(),
         max_attempts: None,
     })
-    .await;
+    .await
+}
+
+/// Loads the SDK and the stack configs; a config problem is reported before any AWS call.
+pub async fn load(global: &GlobalArgs) -> Result<(SdkCloudFormation, Vec<StackSpec>)> {
+    let cfn = sdk(global).await;
     let env = |name: &str| std::env::var(name).ok();
     let specs = config::load(
         &global.config,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::cfn::sdk::{SdkCloudFormation, SdkOptions};
+use crate::cfn::sdk::SdkCloudFormation;
 use crate::cfn::CloudFormation;
 use crate::cli::{GlobalArgs, ReportFormat, RollbackArgs};
 use crate::mask::Masker;
@@ -19,12 +19,7 @@ use crate::watch::{self, Interrupt, WatchEnd, Watcher};
 
 pub async fn run(global: &GlobalArgs, args: &RollbackArgs) -> Result<ExitCode> {
     let run = RunContext::new();
-    let cfn = SdkCloudFormation::load(&SdkOptions {
-        profile: global.profile.clone(),
-        region: global.region.clone(),
-        max_attempts: None,
-    })
-    .await;
+    let cfn = super::sdk(global).await;
     let mut masker = Masker::default();
     let progress = Progress::new(super::progress_mode(false), Masker::default());
     let interrupt = super::watch_signals();

@@ -17,6 +17,22 @@ pub enum Format {
     Json,
 }
 
+pub(crate) const BOLD: anstyle::Style = anstyle::Style::new().bold();
+pub(crate) const GREEN: anstyle::Style = anstyle::AnsiColor::Green.on_default();
+pub(crate) const YELLOW: anstyle::Style = anstyle::AnsiColor::Yellow.on_default();
+pub(crate) const RED: anstyle::Style = anstyle::AnsiColor::Red.on_default();
+pub(crate) const RED_BOLD: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
+pub(crate) const DIM: anstyle::Style = anstyle::Style::new().dimmed();
+
+/// `text` in `ansi` when the output takes colour; as it is otherwise.
+pub(crate) fn paint(style: Style, ansi: anstyle::Style, text: &str) -> String {
+    if style.color {
+        format!("{}{text}{}", ansi.render(), ansi.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
 /// How to draw for the current output: colour or not, and the width to fit (None: do not wrap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {

@@ -4,26 +4,12 @@
 
 use std::io::{self, Write};
 
-use anstyle::{AnsiColor, Style as Ansi};
 use comfy_table::Cell;
 use serde_json::{json, Value};
 
-use super::{new_table, Style};
+use super::{new_table, paint, Style, BOLD, DIM, GREEN, RED_BOLD};
 use crate::mask::Masker;
 use crate::model::{Diagnosis, Outcome, OutcomeKind, StackEvent};
-
-const BOLD: Ansi = Ansi::new().bold();
-const RED: Ansi = AnsiColor::Red.on_default().bold();
-const GREEN: Ansi = AnsiColor::Green.on_default();
-const DIM: Ansi = Ansi::new().dimmed();
-
-fn paint(style: Style, ansi: Ansi, text: &str) -> String {
-    if style.color {
-        format!("{}{text}{}", ansi.render(), ansi.render_reset())
-    } else {
-        text.to_string()
-    }
-}
 
 fn duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
@@ -61,7 +47,7 @@ pub fn outcomes(
         } else if o.kind == OutcomeKind::NotStarted {
             o.kind.label().to_string()
         } else {
-            paint(style, RED, o.kind.label())
+            paint(style, RED_BOLD, o.kind.label())
         };
         let mut row = vec![
             o.stack.clone(),
@@ -111,7 +97,7 @@ pub fn diagnosis(
 ) -> io::Result<()> {
     let failed = d.status.contains("FAILED") || d.status.contains("ROLLBACK");
     let mark = if failed {
-        paint(style, RED, &format!("✗ {}", d.stack))
+        paint(style, RED_BOLD, &format!("✗ {}", d.stack))
     } else {
         paint(style, GREEN, &format!("✓ {}", d.stack))
     };
@@ -175,7 +161,7 @@ pub fn diagnosis(
                 e.logical_id.clone(),
                 e.resource_type.clone(),
                 if e.is_failure() {
-                    paint(style, RED, &e.status)
+                    paint(style, RED_BOLD, &e.status)
                 } else {
                     e.status.clone()
                 },

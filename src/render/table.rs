@@ -3,10 +3,12 @@
 
 use std::io::{self, Write};
 
-use anstyle::{AnsiColor, Style as Ansi};
 use comfy_table::{Cell, ColumnConstraint, Table, Width};
 
-use super::{new_table, one_line, summary_line, truncate, Style};
+use super::{
+    new_table, one_line, paint, summary_line, truncate, Style, BOLD, DIM, GREEN, RED, RED_BOLD,
+    YELLOW,
+};
 use crate::model::{
     Action, Plan, PlanStatus, PropertyChange, Replacement, RequiresRecreation, StackPlan,
 };
@@ -16,21 +18,6 @@ const MAX_VALUE_CHARS: usize = 60;
 
 /// Longest word a wrapping column keeps whole; longer ones (URLs, ARNs) may break.
 const MAX_UNBROKEN_WORD: usize = 30;
-
-const BOLD: Ansi = Ansi::new().bold();
-const GREEN: Ansi = AnsiColor::Green.on_default();
-const YELLOW: Ansi = AnsiColor::Yellow.on_default();
-const RED: Ansi = AnsiColor::Red.on_default();
-const RED_BOLD: Ansi = AnsiColor::Red.on_default().bold();
-const DIM: Ansi = Ansi::new().dimmed();
-
-fn paint(style: Style, ansi: Ansi, text: &str) -> String {
-    if style.color {
-        format!("{}{text}{}", ansi.render(), ansi.render_reset())
-    } else {
-        text.to_string()
-    }
-}
 
 pub fn plan(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     for stack in &plan.stacks {
