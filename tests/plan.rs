@@ -516,3 +516,104 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     let arn = s["change_set_arn"].as_str().unwrap();
     assert_eq!(emulator.execute_and_wait(arn, &name), "CREATE_COMPLETE");
 }
+
+#[test]
+fn mask_patterns_from_the_config_hide_matching_values_everywhere() {
+    let name = unique("mask");
+    let ws = Workspace::new();
+    ws.write(
+        "templates/hook.yaml",
+        "Parameters:\n  Webhook: {Type: String}\nResources:\n  Hook:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: !Sub '/${AWS::StackName}/hook'\n      Type: String\n      Value: !Ref Webhook\n",
+    );
+    ws.write(
+        "stacks.yaml",
+        &format!("defaults:\n  mask: ['hooks\\.example\\.com/[A-Za-z0-9]+']\nstacks:\n  {name}:\n    template: templates/hook.yaml\n    parameters: {{Webhook: 'https://hooks.example.com/T0KEN1'}}\n"),
+    );
+    assert_eq!(plan(&ws, &["--out", "first.json"]).code, 0);
+    let arn = json(&std::fs::read_to_string(ws.path().join("first.json")).unwrap())["stacks"][0]
+        ["change_set_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Emulator::shared().execute_and_wait(&arn, &name);
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write("stacks.yaml", &config.replace("T0KEN1", "T0KEN2"));
+    for format in ["table", "markdown", "json"] {
+        let out = plan(&ws, &["--format", format, "--out", "plan.json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let file = std::fs::read_to_string(ws.path().join("plan.json")).unwrap();
+        for text in [&out.stdout, &out.stderr, &file] {
+            assert!(
+                !text.contains("T0KEN1") && !text.contains("T0KEN2"),
+                "{format} leaks a masked value:\n{text}"
+            );
+        }
+        assert!(
+            out.stdout.contains("https://****") || out.stdout.contains("https://\\*\\*\\*\\*"),
+            "{format}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// Public sample templates nobody here tuned (fixtures/real-templates): each plans as a create.
+#[test]
+fn real_public_templates_plan_cleanly() {
+    let ws = Workspace::new();
+    let stacks = [
+        ("DynamoDB_DynamoDB_Secondary_Indexes.yaml", "", ""),
+        (
+            "DynamoDB_DynamoDB_Table.yaml",
+            "{HashKeyElementName: id}",
+            "",
+        ),
+        (
+            "Lambda_LambdaSample.yaml",
+            "{EnvName: dev, LambdaHandlerPath: index.handler}",
+            "[CAPABILITY_IAM]",
+        ),
+        (
+            "S3_compliant-bucket.yaml",
+            "{AppName: demo}",
+            "[CAPABILITY_NAMED_IAM]",
+        ),
+        (
+            "SNS_SNSTopic.yaml",
+            "{SubscriptionEndPoint: ops@example.com}",
+            "",
+        ),
+        ("SQS_SQSFIFOQueue.yaml", "{QueueName: orders}", ""),
+        ("SQS_SQSStandardQueue.yaml", "", ""),
+        ("VPC_VPC_With_Managed_NAT_And_Private_Subnet.yaml", "", ""),
+    ];
+    let mut config = String::from("stacks:\n");
+    let mut names = Vec::new();
+    for (file, params, caps) in stacks {
+        ws.fixture(
+            &format!("templates/{file}"),
+            &format!("real-templates/{file}"),
+        );
+        let name = unique("real");
+        config.push_str(&format!("  {name}:\n    template: templates/{file}\n"));
+        if !params.is_empty() {
+            config.push_str(&format!("    parameters: {params}\n"));
+        }
+        if !caps.is_empty() {
+            config.push_str(&format!("    capabilities: {caps}\n"));
+        }
+        names.push(name);
+    }
+    ws.write("stacks.yaml", &config);
+    let out = plan(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    for name in &names {
+        let s = stack(&doc, name);
+        assert_eq!(s["status"], "create", "{s}");
+        assert!(!s["changes"].as_array().unwrap().is_empty());
+    }
+    assert_eq!(
+        doc["summary"]["add"], 44,
+        "the VPC template alone adds 26 resources"
+    );
+}
