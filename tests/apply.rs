@@ -644,3 +644,30 @@ fn removing_a_log_group_is_blocked_unless_the_deployed_template_retains_it() {
         "{md}"
     );
 }
+
+#[test]
+fn with_rollback_disabled_a_failed_create_is_kept_then_rolled_back_on_request() {
+    let _g = serial();
+    let name = unique("keep");
+    let ws = fleet(&[(&name, "templates/fails-on-create.yaml")], "");
+    let out = plan_and_apply(&ws, &["--disable-rollback", "--format", "json"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let o = outcome(&json(&out.stdout), &name).clone();
+    assert_eq!(o["result"], "failed-kept");
+    assert_eq!(o["status"], "CREATE_FAILED");
+    assert!(o["diagnosis"]["next_step"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("cfdeploy rollback {name}")));
+    let repair = cfd(&ws, &["rollback", &name]);
+    assert_eq!(repair.code, 0, "{}\n{}", repair.stdout, repair.stderr);
+    assert!(
+        repair.stdout.contains("repaired") && repair.stdout.contains("--delete"),
+        "{}",
+        repair.stdout
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("ROLLBACK_COMPLETE")
+    );
+}

@@ -204,3 +204,19 @@ fn snapshot_of_a_very_large_plan_cut_to_a_limit() {
     assert_valid_markdown(&text);
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn a_replacement_comes_first_among_thirty_stacks() {
+    let mut stacks: Vec<StackPlan> = (0..30)
+        .map(|i| big_stack(&format!("svc{i:02}-prod"), 2, 1))
+        .collect();
+    stacks[17].changes[1].replacement = Some(Replacement::True);
+    let text = body(&fleet(stacks), "stacks", &footer(), GITHUB_COMMENT_LIMIT);
+    let first = text.lines().find(|l| l.starts_with("| svc")).unwrap();
+    assert!(
+        first.starts_with("| svc17-prod |") && first.contains("**1**"),
+        "{first}"
+    );
+    let details = text.find("<b>svc17-prod</b>").unwrap();
+    assert!(details < text.find("<b>svc00-prod</b>").unwrap());
+}

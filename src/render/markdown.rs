@@ -58,11 +58,13 @@ pub fn plan_with(out: &mut dyn Write, plan: &Plan, options: &MarkdownOptions) ->
     }
 
     let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
+    // What a reviewer must see first: destructive changes, then replacements, then the rest.
     ordered.sort_by_key(|s| match s.status {
         _ if s.destructive() > 0 => 0,
-        PlanStatus::Create | PlanStatus::Update => 1,
-        PlanStatus::Error | PlanStatus::Busy => 2,
-        PlanStatus::NoChanges => 3,
+        _ if s.replacements() > 0 => 1,
+        PlanStatus::Create | PlanStatus::Update => 2,
+        PlanStatus::Error | PlanStatus::Busy => 3,
+        PlanStatus::NoChanges => 4,
     });
 
     let listed: Vec<&&StackPlan> = ordered
