@@ -233,8 +233,16 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
     let row = table
         .stdout
         .lines()
-        .find(|l| l.contains("OrdersTable"))
+        .find(|l| l.starts_with('│') && l.contains("OrdersTable"))
         .unwrap();
+    // Replacing a DynamoDB table that nothing retains is destructive.
+    assert!(
+        table.stdout.contains(
+            "⚠ destructive: replaces stateful AWS::DynamoDB::Table OrdersTable (no UpdateReplacePolicy Retain or Snapshot)"
+        ),
+        "{}",
+        table.stdout
+    );
     assert!(
         row.contains("TableName: orders → orders-v2 [replaces]") && row.contains("True"),
         "{row}"
