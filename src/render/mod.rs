@@ -100,6 +100,71 @@ pub fn new_table(width: Option<u16>) -> comfy_table::Table {
     table
 }
 
+/// Longest word a column that wraps between words keeps whole; longer ones (URLs, ARNs) may break.
+const MAX_UNBROKEN_WORD: usize = 30;
+
+/// How a table column may wrap in a narrow terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fit {
+    /// Never: identifiers (logical ids, types, statuses) stay whole.
+    Whole,
+    /// Between words only, up to `MAX_UNBROKEN_WORD` (free text: property changes, reasons).
+    BetweenWords,
+    /// Anywhere: values without spaces (ARNs, URLs) give way first.
+    Anywhere,
+}
+
+/// Constrains column `index` of `table` to `fit` its `cells` (which may hold colour codes).
+pub(crate) fn fit_column(
+    table: &mut comfy_table::Table,
+    index: usize,
+    header: &str,
+    cells: &[String],
+    fit: Fit,
+) {
+    use comfy_table::{ColumnConstraint, Width};
+    let width = |f: &dyn Fn(&str) -> usize| {
+        cells
+            .iter()
+            .map(|c| f(c))
+            .chain([header.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    // comfy-table's widths include the cell's padding, one space each side.
+    let fixed = |w: usize| Width::Fixed(u16::try_from(w + 2).unwrap_or(u16::MAX));
+    let constraint = match fit {
+        Fit::Whole => ColumnConstraint::Absolute(fixed(width(&visible_width))),
+        Fit::BetweenWords => {
+            let longest_word =
+                width(&|c: &str| c.split_whitespace().map(visible_width).max().unwrap_or(0));
+            ColumnConstraint::LowerBoundary(fixed(longest_word.min(MAX_UNBROKEN_WORD)))
+        }
+        Fit::Anywhere => return,
+    };
+    if let Some(column) = table.column_mut(index) {
+        column.set_constraint(constraint);
+    }
+}
+
+/// Characters a terminal shows for `text`, colour codes (ESC [ ... m) left out.
+pub(crate) fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for ch in text.chars() {
+        if in_escape {
+            if ch == 'm' {
+                in_escape = false;
+            }
+        } else if ch == '\u{1b}' {
+            in_escape = true;
+        } else {
+            width += 1;
+        }
+    }
+    width
+}
+
 /// Cuts `text` to at most `max` characters, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::Cell;
 use serde_json::{json, Value};
 
-use super::{new_table, paint, Style, BOLD, DIM, GREEN, RED_BOLD};
+use super::{fit_column, new_table, paint, visible_width, Fit, Style, BOLD, GREEN, RED_BOLD};
 use crate::mask::Masker;
 use crate::model::{Diagnosis, Outcome, OutcomeKind, StackEvent};
 
@@ -120,7 +120,9 @@ pub fn diagnosis(
                 e.logical_id, e.resource_type, e.status
             )?;
             if let Some(reason) = &e.reason {
-                writeln!(out, "      {}", masker.scrub(reason))?;
+                // The reason starts at column 6 and wraps back to it.
+                let text = format!("      {}", masker.scrub(reason));
+                writeln!(out, "{}", wrap(&text, style.width, 6))?;
             }
         }
     }
@@ -150,38 +152,116 @@ pub fn diagnosis(
                 &format!("Last {} events of this operation", d.tail.len())
             )
         )?;
-        let mut table = new_table(style.width.map(|w| w.saturating_sub(2)));
-        table.set_header(
-            ["Time", "Logical ID", "Type", "Status", "Reason"]
-                .map(|h| Cell::new(paint(style, BOLD, h))),
-        );
-        for e in &d.tail {
-            table.add_row([
-                e.timestamp.get(11..19).unwrap_or(&e.timestamp).to_string(),
-                e.logical_id.clone(),
-                e.resource_type.clone(),
-                if e.is_failure() {
-                    paint(style, RED_BOLD, &e.status)
+        let headers = ["Time", "Logical ID", "Type", "Status", "Reason"];
+        let rows: Vec<[String; 5]> = d
+            .tail
+            .iter()
+            .map(|e| {
+                [
+                    e.timestamp.get(11..19).unwrap_or(&e.timestamp).to_string(),
+                    e.logical_id.clone(),
+                    e.resource_type.clone(),
+                    if e.is_failure() {
+                        paint(style, RED_BOLD, &e.status)
+                    } else {
+                        e.status.clone()
+                    },
+                    e.reason
+                        .as_deref()
+                        .map(|r| masker.scrub(r))
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let widths: Vec<usize> = (0..4)
+            .map(|i| {
+                rows.iter()
+                    .map(|r| visible_width(&r[i]))
+                    .chain([headers[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        // Whole identifiers, a reason column of at least 20, borders and the indent.
+        let boxed_width = widths.iter().map(|w| w + 3).sum::<usize>() + 20 + 4 + 2;
+        if style.width.is_some_and(|w| usize::from(w) < boxed_width) {
+            events_aligned(out, &headers, &rows, &widths, style)?;
+        } else {
+            let mut table = new_table(style.width.map(|w| w.saturating_sub(2)));
+            table.set_header(headers.map(|h| Cell::new(paint(style, BOLD, h))));
+            for row in &rows {
+                table.add_row(row.clone());
+            }
+            for (i, header) in headers.iter().enumerate() {
+                let cells: Vec<String> = rows.iter().map(|r| r[i].clone()).collect();
+                let fit = if i == 4 {
+                    Fit::BetweenWords
                 } else {
-                    e.status.clone()
-                },
-                e.reason
-                    .as_deref()
-                    .map(|r| masker.scrub(r))
-                    .unwrap_or_default(),
-            ]);
-        }
-        for line in table.to_string().lines() {
-            writeln!(out, "  {line}")?;
+                    Fit::Whole
+                };
+                fit_column(&mut table, i, header, &cells, fit);
+            }
+            for line in table.to_string().lines() {
+                writeln!(out, "  {line}")?;
+            }
         }
     }
-    writeln!(
-        out,
-        "  {} {}",
-        paint(style, BOLD, "Next:"),
-        paint(style, DIM, &d.next_step)
-    )?;
+    let next = wrap(&format!("  Next: {}", d.next_step), style.width, 8);
+    let next = next.replacen("Next:", &paint(style, BOLD, "Next:"), 1);
+    writeln!(out, "{next}")?;
     Ok(())
+}
+
+/// The events as aligned columns without borders, each reason on its own indented line: for a
+/// terminal too narrow for the boxed table, so that no identifier is split.
+fn events_aligned(
+    out: &mut dyn Write,
+    headers: &[&str; 5],
+    rows: &[[String; 5]],
+    widths: &[usize],
+    style: Style,
+) -> io::Result<()> {
+    let pad = |text: &str, width: usize| {
+        let fill = width.saturating_sub(visible_width(text));
+        format!("{text}{}", " ".repeat(fill))
+    };
+    let head: Vec<String> = (0..4).map(|i| pad(headers[i], widths[i])).collect();
+    writeln!(out, "  {}", paint(style, BOLD, head.join("  ").trim_end()))?;
+    for row in rows {
+        let cells: Vec<String> = (0..4).map(|i| pad(&row[i], widths[i])).collect();
+        writeln!(out, "  {}", cells.join("  ").trim_end())?;
+        if !row[4].is_empty() {
+            let indent = widths[0] + 4;
+            let text = format!("{}{}", " ".repeat(indent), row[4]);
+            writeln!(out, "{}", wrap(&text, style.width, indent))?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` broken between words to fit `width` columns (when known), every line after the first
+/// indented by `indent` spaces.
+fn wrap(text: &str, width: Option<u16>, indent: usize) -> String {
+    let Some(width) = width.map(usize::from).filter(|w| *w > indent + 20) else {
+        return text.to_string();
+    };
+    let lead = text.len() - text.trim_start().len();
+    let mut out = text[..lead].to_string();
+    let mut line = lead;
+    for word in text.split_whitespace() {
+        let len = visible_width(word);
+        if line > lead && line + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line = indent;
+        } else if line > lead {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out
 }
 
 fn event_json(e: &StackEvent, masker: &Masker) -> Value {
@@ -230,4 +310,77 @@ pub fn outcomes_json(
         "summary": summary_line(outcomes),
         "exit_code": exit_code,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StackEvent;
+
+    fn event(id: &str, rtype: &str, status: &str, reason: Option<&str>) -> StackEvent {
+        StackEvent {
+            event_id: format!("{id}-{status}"),
+            stack_name: "orders-prod".into(),
+            logical_id: id.into(),
+            physical_id: None,
+            resource_type: rtype.into(),
+            status: status.into(),
+            reason: reason.map(str::to_string),
+            timestamp: "2026-11-23T11:19:13Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_diagnosis_fits_a_narrow_terminal_without_splitting_identifiers() {
+        let long = "Resource handler returned message: \"Queue quota exceeded for account\" (HandlerErrorCode: ServiceLimitExceeded)";
+        let failed = event(
+            "EventsQueue",
+            "AWS::SQS::Queue",
+            "CREATE_FAILED",
+            Some(long),
+        );
+        let d = Diagnosis {
+            stack: "orders-prod".into(),
+            status: "UPDATE_ROLLBACK_COMPLETE".into(),
+            root_causes: vec![failed.clone()],
+            tail: vec![
+                failed,
+                event("orders-prod", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None),
+            ],
+            nested: vec![],
+            next_step: "The update was rolled back; the stack runs its previous template. Fix the cause and apply again.".into(),
+        };
+        let mut out = Vec::new();
+        diagnosis(
+            &mut out,
+            &d,
+            &Masker::default(),
+            Style {
+                color: false,
+                width: Some(100),
+            },
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}");
+        }
+        for whole in [
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "AWS::CloudFormation::Stack",
+            "ServiceLimitExceeded)",
+        ] {
+            assert!(text.contains(whole), "{whole} was split:\n{text}");
+        }
+    }
+
+    #[test]
+    fn free_text_wraps_between_words_and_keeps_its_indent() {
+        let text = "      Resource handler returned message: quota exceeded for account";
+        assert_eq!(
+            wrap(text, Some(40), 6),
+            "      Resource handler returned message:\n      quota exceeded for account"
+        );
+        assert_eq!(wrap(text, None, 6), text, "no width, no wrapping");
+    }
 }

@@ -3,11 +3,11 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{Cell, ColumnConstraint, Table, Width};
+use comfy_table::{Cell, Table};
 
 use super::{
-    new_table, one_line, paint, summary_line, truncate, Style, BOLD, DIM, GREEN, RED, RED_BOLD,
-    YELLOW,
+    fit_column, new_table, one_line, paint, summary_line, truncate, Fit, Style, BOLD, DIM, GREEN,
+    RED, RED_BOLD, YELLOW,
 };
 use crate::model::{
     Action, Plan, PlanStatus, PropertyChange, Replacement, RequiresRecreation, StackPlan,
@@ -15,9 +15,6 @@ use crate::model::{
 
 /// Longest before/after value shown in a table cell; the JSON plan has the whole value.
 const MAX_VALUE_CHARS: usize = 60;
-
-/// Longest word a wrapping column keeps whole; longer ones (URLs, ARNs) may break.
-const MAX_UNBROKEN_WORD: usize = 30;
 
 pub fn plan(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     for stack in &plan.stacks {
@@ -141,20 +138,17 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
 fn resource_table(stack: &StackPlan, style: Style) -> Table {
     let mut table = new_table(style.width);
 
-    /// A column: its header, whether it may wrap (and then whether between words only), and
-    /// its cells.
+    /// A column: its header, how it may wrap, and its cells.
     struct Column {
         header: &'static str,
-        wraps: bool,
-        keep_words: bool,
+        fit: Fit,
         cells: Vec<String>,
     }
     let changes = &stack.changes;
     let mut columns = vec![
         Column {
             header: "Action",
-            wraps: false,
-            keep_words: true,
+            fit: Fit::Whole,
             cells: changes
                 .iter()
                 .map(|c| {
@@ -174,14 +168,12 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
         },
         Column {
             header: "Logical ID",
-            wraps: false,
-            keep_words: true,
+            fit: Fit::Whole,
             cells: changes.iter().map(|c| c.logical_id.clone()).collect(),
         },
         Column {
             header: "Type",
-            wraps: false,
-            keep_words: true,
+            fit: Fit::Whole,
             cells: changes.iter().map(|c| c.resource_type.clone()).collect(),
         },
     ];
@@ -189,9 +181,8 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
     if changes.iter().any(|c| c.physical_id.is_some()) {
         columns.push(Column {
             header: "Physical ID",
-            wraps: true,
             // ARNs and URLs have no spaces: this column gives way when the terminal is narrow.
-            keep_words: false,
+            fit: Fit::Anywhere,
             cells: changes
                 .iter()
                 .map(|c| c.physical_id.clone().unwrap_or_else(|| "-".to_string()))
@@ -201,8 +192,7 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
     if changes.iter().any(|c| c.replacement.is_some()) {
         columns.push(Column {
             header: "Replacement",
-            wraps: false,
-            keep_words: true,
+            fit: Fit::Whole,
             cells: changes
                 .iter()
                 .map(|c| match &c.replacement {
@@ -217,8 +207,7 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
     if changes.iter().any(|c| !c.details.is_empty()) {
         columns.push(Column {
             header: "Changes",
-            wraps: true,
-            keep_words: true,
+            fit: Fit::BetweenWords,
             cells: changes
                 .iter()
                 .map(|c| {
@@ -240,46 +229,8 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
     for row in 0..changes.len() {
         table.add_row(columns.iter().map(|c| c.cells[row].clone()));
     }
-    // Identifiers never wrap mid-word: those columns are at least as wide as their longest value.
     for (i, column) in columns.iter().enumerate() {
-        if column.wraps && !column.keep_words {
-            continue;
-        }
-        if column.wraps {
-            // Wrap between words where the terminal allows: at least the longest word, up to a
-            // cap so that one long URL cannot push the table past the terminal.
-            let longest_word = column
-                .cells
-                .iter()
-                .flat_map(|cell| {
-                    cell.split_whitespace()
-                        .map(visible_width)
-                        .collect::<Vec<_>>()
-                })
-                .chain([column.header.len()])
-                .max()
-                .unwrap_or(0)
-                .min(MAX_UNBROKEN_WORD);
-            if let Some(c) = table.column_mut(i) {
-                c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-                    u16::try_from(longest_word + 2).unwrap_or(u16::MAX),
-                )));
-            }
-            continue;
-        }
-        let widest = column
-            .cells
-            .iter()
-            .map(|cell| visible_width(cell))
-            .chain([column.header.len()])
-            .max()
-            .unwrap_or(0);
-        // comfy-table's widths include the cell's padding, one space each side.
-        if let Some(c) = table.column_mut(i) {
-            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(
-                u16::try_from(widest + 2).unwrap_or(u16::MAX),
-            )));
-        }
+        fit_column(&mut table, i, column.header, &column.cells, column.fit);
     }
     table
 }
@@ -319,22 +270,4 @@ fn detail_line(d: &PropertyChange, style: Style) -> String {
         _ => {}
     }
     line
-}
-
-fn visible_width(text: &str) -> usize {
-    // Strip ANSI escapes (ESC [ ... m) before counting.
-    let mut width = 0;
-    let mut in_escape = false;
-    for ch in text.chars() {
-        if in_escape {
-            if ch == 'm' {
-                in_escape = false;
-            }
-        } else if ch == '\u{1b}' {
-            in_escape = true;
-        } else {
-            width += 1;
-        }
-    }
-    width
 }
