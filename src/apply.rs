@@ -13,7 +13,6 @@ use crate::cfn::{CfnError, CloudFormation};
 use crate::model::{ChangeSetStatus, Fingerprint, Outcome, OutcomeKind, PlanStatus, StackPlan};
 use crate::plan::{parameter_lines, sha256_hex, PollOptions};
 use crate::progress::Progress;
-use crate::render::json::StackDocument;
 use crate::watch::{self, Interrupt, WatchEnd, Watcher};
 
 /// One stack to apply, from a plan made now or read from a plan file.
@@ -53,58 +52,6 @@ impl ApplyTarget {
                 .collect(),
             allow_destructive: s.allow_destructive,
         }
-    }
-
-    pub fn from_document(s: &StackDocument) -> Result<ApplyTarget, String> {
-        let status = match s.status.as_str() {
-            "create" => PlanStatus::Create,
-            "update" => PlanStatus::Update,
-            "no-changes" => PlanStatus::NoChanges,
-            "busy" => PlanStatus::Busy,
-            "error" => PlanStatus::Error,
-            other => {
-                return Err(format!(
-                    "stack `{}` has an unknown status `{other}`",
-                    s.stack
-                ))
-            }
-        };
-        if status.has_changes() && s.change_set_arn.is_none() {
-            return Err(format!(
-                "stack `{}` is `{}` but has no change_set_arn",
-                s.stack, s.status
-            ));
-        }
-        let f = &s.fingerprint;
-        Ok(ApplyTarget {
-            stack: s.stack.clone(),
-            region: s.region.clone(),
-            status,
-            stack_id: s.stack_id.clone(),
-            change_set_arn: s.change_set_arn.clone(),
-            fingerprint: Fingerprint {
-                stack_status: f.stack_status.clone(),
-                last_updated: f.last_updated.clone(),
-                deployed_template_sha256: f.deployed_template_sha256.clone(),
-                deployed_parameters_sha256: f.deployed_parameters_sha256.clone(),
-                template_sha256: f.template_sha256.clone(),
-                parameters_sha256: f.parameters_sha256.clone(),
-            },
-            termination_protection: s.termination_protection,
-            changes: s.changes.len(),
-            plan_error: s.error.clone(),
-            destructive: s
-                .changes
-                .iter()
-                .filter(|c| c.destructive)
-                .map(|c| {
-                    c.destructive_reason.clone().unwrap_or_else(|| {
-                        format!("changes stateful {} {}", c.resource_type, c.logical_id)
-                    })
-                })
-                .collect(),
-            allow_destructive: s.allow_destructive,
-        })
     }
 
     fn executes(&self) -> bool {

@@ -134,7 +134,7 @@ async fn from_plan_file(
     global: &GlobalArgs,
     path: &std::path::Path,
 ) -> Result<(SdkCloudFormation, Vec<ApplyTarget>, Masker)> {
-    let doc = super::read_plan(path)?;
+    let plan = super::read_plan(path)?;
     let patterns: Vec<glob::Pattern> = global
         .stacks
         .iter()
@@ -142,16 +142,12 @@ async fn from_plan_file(
             glob::Pattern::new(s).with_context(|| format!("--stack `{s}` is not a valid glob"))
         })
         .collect::<Result<_>>()?;
-    let mut targets = Vec::new();
-    for s in &doc.stacks {
-        if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&s.stack)) {
-            continue;
-        }
-        targets.push(
-            ApplyTarget::from_document(s)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        );
-    }
+    let targets: Vec<ApplyTarget> = plan
+        .stacks
+        .iter()
+        .filter(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.stack)))
+        .map(ApplyTarget::from_plan)
+        .collect();
     if targets.is_empty() {
         bail!(
             "{}: no stack to apply (the plan is empty or --stack matched none of it)",

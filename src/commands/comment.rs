@@ -8,11 +8,10 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{CommentArgs, GlobalArgs};
 use crate::comment::{self, Footer, GITHUB_COMMENT_LIMIT};
 use crate::github::GitHub;
-use crate::render::{json, summary_line};
+use crate::render::summary_line;
 
 pub async fn run(global: &GlobalArgs, args: &CommentArgs) -> Result<ExitCode> {
-    let doc = super::read_plan(&args.plan)?;
-    let mut plan = json::plan_from_document(&doc);
+    let mut plan = super::read_plan(&args.plan)?;
     super::config_masker(global).scrub_plan(&mut plan);
     let config = global.config.display().to_string();
     let footer = Footer {

@@ -39,8 +39,8 @@ pub async fn load(global: &GlobalArgs) -> Result<(SdkCloudFormation, Vec<StackSp
     Ok((cfn, specs))
 }
 
-/// Reads a plan written by `plan --out`, checking its kind and version.
-pub fn read_plan(path: &std::path::Path) -> Result<crate::render::json::PlanDocument> {
+/// Reads a plan written by `plan --out`, checking its kind, version and entries.
+pub fn read_plan(path: &std::path::Path) -> Result<crate::model::Plan> {
     use anyhow::Context;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the plan {}", path.display()))?;
@@ -60,7 +60,8 @@ pub fn read_plan(path: &std::path::Path) -> Result<crate::render::json::PlanDocu
             crate::render::json::SCHEMA_VERSION
         );
     }
-    Ok(doc)
+    crate::render::json::plan_from_document(&doc)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// The masks of the stack config, when it loads (a plan file holds no secrets, but a value may

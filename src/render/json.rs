@@ -204,88 +204,113 @@ pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The plan a document describes: the inverse of [`document`], for rendering a saved plan again
-/// (the pull-request comment reads `plan --out` files).
-pub fn plan_from_document(doc: &PlanDocument) -> Plan {
+/// The status a stack document records; an unknown one, or a create/update without its change
+/// set, means the file was not written by `plan --out` (or was edited).
+fn stack_status(s: &StackDocument) -> Result<crate::model::PlanStatus, String> {
+    use crate::model::PlanStatus;
+    let status = match s.status.as_str() {
+        "create" => PlanStatus::Create,
+        "update" => PlanStatus::Update,
+        "no-changes" => PlanStatus::NoChanges,
+        "busy" => PlanStatus::Busy,
+        "error" => PlanStatus::Error,
+        other => {
+            return Err(format!(
+                "stack `{}` has an unknown status `{other}`",
+                s.stack
+            ))
+        }
+    };
+    if status.has_changes() && s.change_set_arn.is_none() {
+        return Err(format!(
+            "stack `{}` is `{}` but has no change_set_arn",
+            s.stack, s.status
+        ));
+    }
+    Ok(status)
+}
+
+/// The plan a document describes: the inverse of [`document`], for acting on a saved plan again
+/// (`apply --plan` and `comment` read `plan --out` files).
+pub fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
     use crate::model::*;
-    Plan {
+    Ok(Plan {
         correlation_id: doc.correlation_id.clone(),
         created_at: doc.created_at.clone(),
         stacks: doc
             .stacks
             .iter()
-            .map(|s| StackPlan {
-                stack: s.stack.clone(),
-                region: s.region.clone(),
-                source: s.source.clone(),
-                status: match s.status.as_str() {
-                    "create" => PlanStatus::Create,
-                    "update" => PlanStatus::Update,
-                    "no-changes" => PlanStatus::NoChanges,
-                    "busy" => PlanStatus::Busy,
-                    _ => PlanStatus::Error,
-                },
-                stack_id: s.stack_id.clone(),
-                change_set_arn: s.change_set_arn.clone(),
-                change_set_name: s.change_set_name.clone(),
-                error: s.error.clone(),
-                changes: s
-                    .changes
-                    .iter()
-                    .map(|c| ResourceChange {
-                        action: Action::parse(&c.action),
-                        logical_id: c.logical_id.clone(),
-                        physical_id: c.physical_id.clone(),
-                        resource_type: c.resource_type.clone(),
-                        replacement: c.replacement.as_deref().map(Replacement::parse),
-                        scope: c.scope.clone(),
-                        details: c
-                            .details
-                            .iter()
-                            .map(|d| PropertyChange {
-                                attribute: d.attribute.clone(),
-                                name: d.name.clone(),
-                                path: d.path.clone(),
-                                requires_recreation: d
-                                    .requires_recreation
-                                    .as_deref()
-                                    .map(RequiresRecreation::parse),
-                                before: d.before.clone(),
-                                after: d.after.clone(),
-                                change_type: d.change_type.clone(),
-                                change_source: d.change_source.clone(),
-                                causing_entity: d.causing_entity.clone(),
-                                evaluation: d.evaluation.clone(),
-                            })
-                            .collect(),
-                        destructive: c.destructive.then(|| {
-                            c.destructive_reason.clone().unwrap_or_else(|| {
-                                format!("changes stateful {} {}", c.resource_type, c.logical_id)
-                            })
-                        }),
-                    })
-                    .collect(),
-                parameters: s
-                    .parameters
-                    .iter()
-                    .map(|p| ParameterChange {
-                        key: p.key.clone(),
-                        old: p.old.clone(),
-                        new: p.new.clone(),
-                    })
-                    .collect(),
-                template_diff: s.template_diff.clone(),
-                fingerprint: Fingerprint {
-                    stack_status: s.fingerprint.stack_status.clone(),
-                    last_updated: s.fingerprint.last_updated.clone(),
-                    deployed_template_sha256: s.fingerprint.deployed_template_sha256.clone(),
-                    deployed_parameters_sha256: s.fingerprint.deployed_parameters_sha256.clone(),
-                    template_sha256: s.fingerprint.template_sha256.clone(),
-                    parameters_sha256: s.fingerprint.parameters_sha256.clone(),
-                },
-                termination_protection: s.termination_protection,
-                allow_destructive: s.allow_destructive,
+            .map(|s| -> Result<StackPlan, String> {
+                Ok(StackPlan {
+                    stack: s.stack.clone(),
+                    region: s.region.clone(),
+                    source: s.source.clone(),
+                    status: stack_status(s)?,
+                    stack_id: s.stack_id.clone(),
+                    change_set_arn: s.change_set_arn.clone(),
+                    change_set_name: s.change_set_name.clone(),
+                    error: s.error.clone(),
+                    changes: s
+                        .changes
+                        .iter()
+                        .map(|c| ResourceChange {
+                            action: Action::parse(&c.action),
+                            logical_id: c.logical_id.clone(),
+                            physical_id: c.physical_id.clone(),
+                            resource_type: c.resource_type.clone(),
+                            replacement: c.replacement.as_deref().map(Replacement::parse),
+                            scope: c.scope.clone(),
+                            details: c
+                                .details
+                                .iter()
+                                .map(|d| PropertyChange {
+                                    attribute: d.attribute.clone(),
+                                    name: d.name.clone(),
+                                    path: d.path.clone(),
+                                    requires_recreation: d
+                                        .requires_recreation
+                                        .as_deref()
+                                        .map(RequiresRecreation::parse),
+                                    before: d.before.clone(),
+                                    after: d.after.clone(),
+                                    change_type: d.change_type.clone(),
+                                    change_source: d.change_source.clone(),
+                                    causing_entity: d.causing_entity.clone(),
+                                    evaluation: d.evaluation.clone(),
+                                })
+                                .collect(),
+                            destructive: c.destructive.then(|| {
+                                c.destructive_reason.clone().unwrap_or_else(|| {
+                                    format!("changes stateful {} {}", c.resource_type, c.logical_id)
+                                })
+                            }),
+                        })
+                        .collect(),
+                    parameters: s
+                        .parameters
+                        .iter()
+                        .map(|p| ParameterChange {
+                            key: p.key.clone(),
+                            old: p.old.clone(),
+                            new: p.new.clone(),
+                        })
+                        .collect(),
+                    template_diff: s.template_diff.clone(),
+                    fingerprint: Fingerprint {
+                        stack_status: s.fingerprint.stack_status.clone(),
+                        last_updated: s.fingerprint.last_updated.clone(),
+                        deployed_template_sha256: s.fingerprint.deployed_template_sha256.clone(),
+                        deployed_parameters_sha256: s
+                            .fingerprint
+                            .deployed_parameters_sha256
+                            .clone(),
+                        template_sha256: s.fingerprint.template_sha256.clone(),
+                        parameters_sha256: s.fingerprint.parameters_sha256.clone(),
+                    },
+                    termination_protection: s.termination_protection,
+                    allow_destructive: s.allow_destructive,
+                })
             })
-            .collect(),
-    }
+            .collect::<Result<_, _>>()?,
+    })
 }

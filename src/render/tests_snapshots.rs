@@ -297,7 +297,18 @@ fn json() {
 #[test]
 fn a_saved_plan_reads_back_as_the_same_plan() {
     let plan = sample_plan();
-    assert_eq!(json::plan_from_document(&json::document(&plan)), plan);
+    assert_eq!(json::plan_from_document(&json::document(&plan)), Ok(plan));
+    let mut edited = json::document(&sample_plan());
+    edited.stacks[1].status = "maybe".into();
+    assert_eq!(
+        json::plan_from_document(&edited),
+        Err("stack `orders-prod` has an unknown status `maybe`".to_string())
+    );
+    let mut edited = json::document(&sample_plan());
+    edited.stacks[1].change_set_arn = None;
+    assert!(json::plan_from_document(&edited)
+        .unwrap_err()
+        .contains("has no change_set_arn"));
 }
 
 #[test]
