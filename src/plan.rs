@@ -66,13 +66,14 @@ pub async fn plan_fleet<C: CloudFormation>(
         let semaphore = Arc::clone(&semaphore);
         let run = run.clone();
         let poll = options.poll.clone();
+        let masker = masker.clone();
         // Created here, inside the caller's `run` span, so every line logged for this stack
         // carries the run's correlation id too.
         let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = semaphore.acquire_owned().await.ok();
-            let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll)
+            let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll, &masker)
                 .instrument(span)
                 .await;
             (index, plan)
@@ -94,12 +95,14 @@ pub async fn plan_fleet<C: CloudFormation>(
     plan
 }
 
-/// Plans one stack. Every outcome, including AWS errors, is a `StackPlan`.
-pub async fn plan_stack<C: CloudFormation>(
+/// Plans one stack. Every outcome, including AWS errors, is a `StackPlan`. `masker` hides secrets
+/// in what is logged here (the returned plan is masked by the caller).
+async fn plan_stack<C: CloudFormation>(
     cfn: &C,
     spec: &StackSpec,
     run: &RunContext,
     poll: &PollOptions,
+    masker: &Masker,
 ) -> StackPlan {
     let mut plan = StackPlan {
         stack: spec.name.clone(),
@@ -122,9 +125,11 @@ pub async fn plan_stack<C: CloudFormation>(
         allow_destructive: spec.allow_destructive,
     };
     if let Err(e) = plan_into(cfn, spec, run, poll, &mut plan).await {
-        tracing::warn!(stack = %spec.name, error = %e, "plan failed");
+        // CloudFormation's validation messages can quote the values they were sent.
+        let error = masker.scrub(&e.to_string());
+        tracing::warn!(stack = %spec.name, error = %error, "plan failed");
         plan.status = PlanStatus::Error;
-        plan.error = Some(e.to_string());
+        plan.error = Some(error);
     }
     plan
 }

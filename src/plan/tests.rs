@@ -572,3 +572,23 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
     );
     assert!(calls.contains(&format!("TemplateURL https://deploy-artifacts.s3.us-east-1.amazonaws.com/cfdeploy/templates/{sha}.yaml")), "{calls:?}");
 }
+
+#[tokio::test]
+async fn an_aws_error_quoting_a_secret_is_masked_before_it_is_logged_or_kept() {
+    let secret = "quoted-s3cr3t-value";
+    let fake = Fake {
+        stack: None,
+        create_error: Some(CfnError::Api {
+            operation: "CreateChangeSet".into(),
+            code: "ValidationError".into(),
+            message: format!("Parameter 'Token' value '{secret}' does not match pattern"),
+        }),
+        ..Fake::default()
+    };
+    let (plan, _) = plan_one(fake, &[("Name", "api"), ("Token", secret)]).await;
+    let error = plan.stacks[0].error.as_deref().unwrap();
+    assert!(
+        error.contains("value '****' does not match") && !error.contains(secret),
+        "{error}"
+    );
+}
