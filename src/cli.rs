@@ -1,4 +1,4 @@
-//! The command line. Only parsing lives here; `settings` resolves what the flags mean.
+//! The command line. Only parsing lives here; `context` resolves what the flags mean.
 
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Stack config: a YAML file, or a folder whose *.yaml/*.yml files are all read.
     #[arg(long, global = true, default_value = "stacks", value_name = "PATH")]

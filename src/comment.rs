@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::mask::Masked;
 use crate::model::Plan;
 use crate::render::markdown::{self, MarkdownOptions};
 
@@ -28,7 +29,7 @@ pub struct Footer {
 /// diffs go, then property values, then the resource tables of the largest stacks, one by one;
 /// the summary table always stays whole, and the body says what was left out and where the full
 /// plan is.
-pub fn body(plan: &Plan, config: &str, footer: &Footer, limit: usize) -> String {
+pub fn body(plan: &Masked<Plan>, config: &str, footer: &Footer, limit: usize) -> String {
     let mut options = MarkdownOptions {
         marker: Some(marker(config)),
         ..MarkdownOptions::default()

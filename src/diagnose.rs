@@ -2,23 +2,14 @@
 //! failures, not the cascade of cancellations they cause), the tail of the operation's events,
 //! and what to do next. Pure functions over events; fetching them is the caller's job.
 
-use crate::model::{Diagnosis, StackEvent};
-
-/// Statuses of the stack-level event that starts an operation.
-const OPERATION_STARTS: &[&str] = &[
-    "CREATE_IN_PROGRESS",
-    "UPDATE_IN_PROGRESS",
-    "DELETE_IN_PROGRESS",
-    "IMPORT_IN_PROGRESS",
-    "REVIEW_IN_PROGRESS",
-];
+use crate::model::{Diagnosis, StackEvent, StackStatus};
 
 /// The events of the stack's most recent operation, oldest first, from events newest first (as
 /// `DescribeStackEvents` returns them). Events of earlier operations are never included.
 pub fn latest_operation(newest_first: &[StackEvent]) -> Vec<StackEvent> {
     let start = newest_first
         .iter()
-        .position(|e| e.is_stack_event() && OPERATION_STARTS.contains(&e.status.as_str()));
+        .position(|e| e.is_stack_event() && e.status.starts_operation());
     let slice = match start {
         Some(i) => &newest_first[..=i],
         None => newest_first,
@@ -44,43 +35,18 @@ pub fn root_causes(operation: &[StackEvent]) -> Vec<StackEvent> {
         let stack_reason = operation.iter().find(|e| {
             e.is_stack_event()
                 && e.reason.as_deref().is_some_and(|r| r != "User Initiated")
-                && (e.is_failure() || e.status.contains("ROLLBACK"))
+                && (e.is_failure() || e.status.is_rollback())
         });
         causes.extend(stack_reason.cloned());
     }
     causes
 }
 
-/// What a person should do about a stack left in `status`.
-pub fn next_step(stack: &str, status: &str) -> String {
-    match status {
-        "ROLLBACK_COMPLETE" => format!(
-            "The create failed and was rolled back; the stack holds no resources and cannot be updated. Fix the cause, then delete it with `cfdeploy rollback {stack} --delete` and apply again."
-        ),
-        "UPDATE_ROLLBACK_COMPLETE" => {
-            "The update was rolled back; the stack runs its previous template. Fix the cause and apply again.".to_string()
-        }
-        "UPDATE_ROLLBACK_FAILED" => format!(
-            "The rollback failed too; the stack needs a person. Fix what blocks the rollback, or skip the resources that cannot be rolled back: `cfdeploy rollback {stack} --skip-resource LOGICAL_ID`."
-        ),
-        "CREATE_FAILED" | "UPDATE_FAILED" => format!(
-            "Rollback was disabled, so the failed resources are kept for debugging. When done, roll back with `cfdeploy rollback {stack}`."
-        ),
-        "ROLLBACK_FAILED" | "DELETE_FAILED" => format!(
-            "The stack could not be cleaned up. Delete it, retaining the resources that cannot be deleted: `aws cloudformation delete-stack --stack-name {stack} --retain-resources LOGICAL_ID`."
-        ),
-        s if s.ends_with("_IN_PROGRESS") => format!(
-            "The operation is still running; watch it with `cfdeploy events {stack}`."
-        ),
-        _ => "Nothing to repair.".to_string(),
-    }
-}
-
 /// A diagnosis of the stack's latest operation. `nested` holds the diagnoses of failed nested
 /// stacks, which the caller fetched by following `nested_stack_ids`.
 pub fn diagnose(
     stack: &str,
-    status: &str,
+    status: &StackStatus,
     newest_first: &[StackEvent],
     tail_len: usize,
     nested: Vec<Diagnosis>,
@@ -89,11 +55,13 @@ pub fn diagnose(
     let tail = operation[operation.len().saturating_sub(tail_len)..].to_vec();
     Diagnosis {
         stack: stack.to_string(),
-        status: status.to_string(),
+        status: status.clone(),
         root_causes: root_causes(&operation),
         tail,
         nested,
-        next_step: next_step(stack, status),
+        next_step: status
+            .advice(stack)
+            .unwrap_or_else(|| "Nothing to repair.".to_string()),
     }
 }
 
@@ -102,7 +70,7 @@ pub fn nested_stack_ids(diagnosis: &Diagnosis) -> Vec<(String, String)> {
     diagnosis
         .root_causes
         .iter()
-        .filter(|e| e.resource_type == "AWS::CloudFormation::Stack" && !e.is_stack_event())
+        .filter(|e| e.is_nested_stack())
         .filter_map(|e| {
             e.physical_id
                 .as_ref()

@@ -1,15 +1,20 @@
 //! cfdeploy: deploy CloudFormation stacks through reviewed change sets.
 //!
-//! Data flows one way:
-//! - `config` reads `stacks/*.yaml` into `StackSpec`s (YAML parsing lives only in `yaml`;
-//!   template facts in `template`).
+//! Data flows one way, and arrows point down only:
+//! - `main` parses; [`run`] resolves the [`context::Context`] once (flags, environment, terminal,
+//!   the AWS client, the config, the masker) and dispatches to `commands`, one file per command.
+//! - `config` reads `stacks/*.yaml` into `StackSpec`s (`yaml` is the only YAML parser, `template`
+//!   reads template facts, `guard` marks destructive changes, `diff` compares).
 //! - `plan` turns specs into a `model::Plan` through `cfn::CloudFormation`, the one AWS boundary
-//!   (`cfn::sdk` is the only module that names the AWS SDK). `diff` and `mask` help it.
-//! - `render` turns the model into a table, markdown or JSON; it never touches AWS.
-//! - `apply` executes reviewed change sets; `watch` follows stack events; `diagnose` finds the
-//!   root cause of a failure; `progress` shows it all live.
-//! - `commands` holds one function per subcommand; `cli` parses, `settings` resolves colour and
-//!   width, `logging` sets up structured logs, `run` carries the correlation id.
+//!   (`cfn::sdk` is the only module that names the AWS SDK; `cfn::change_set` waits for and reads
+//!   change sets; `cfn::fake` is an in-memory CloudFormation for unit tests). `planfile` is the
+//!   saved plan's wire format.
+//! - `apply` verifies a plan into a `rollout` (a description: waves, canary, failure budget),
+//!   which an `engine` runs (`engine::local`); each stack is executed and watched (`watch`,
+//!   `poll`), failures are diagnosed (`diagnose`), and the engine's events drive `progress`.
+//! - `mask` is the one place text becomes safe to show; `render` turns masked model values into a
+//!   table, markdown or JSON; `comment` and `github` post the plan on a pull request.
+//! - `model` is plain data and imports nothing of ours; `exit` names every exit status.
 
 pub mod apply;
 pub mod cfn;
@@ -17,56 +22,55 @@ pub mod cli;
 pub mod commands;
 pub mod comment;
 pub mod config;
+pub mod context;
 pub mod diagnose;
 pub mod diff;
+pub mod engine;
+pub mod exit;
+pub mod fingerprint;
 pub mod github;
 pub mod guard;
 pub mod logging;
 pub mod mask;
 pub mod model;
 pub mod plan;
+pub mod planfile;
+pub mod poll;
 pub mod progress;
 pub mod render;
+pub mod rollout;
 pub mod run;
-pub mod settings;
+pub mod signals;
 pub mod template;
 pub mod watch;
 pub mod yaml;
 
-use std::process::ExitCode;
+use anyhow::Context as _;
 
-use anyhow::Context;
+use context::{Context, Env, Terminal};
+use exit::Exit;
 
-/// Exit status: success, and (with `--detailed-exitcode`) success with changes.
-pub const EXIT_OK: u8 = 0;
-/// A stack failed to plan, failed and rolled back cleanly, or was refused; or the input was bad.
-pub const EXIT_FAILURE: u8 = 1;
-pub const EXIT_CHANGES: u8 = 2;
-/// `apply` refused destructive changes that were not allowed.
-pub const EXIT_DESTRUCTIVE: u8 = 3;
-/// A stack is left in a state that needs a person.
-pub const EXIT_NEEDS_A_PERSON: u8 = 4;
-/// Interrupted (Ctrl-C, SIGTERM).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
-/// Runs one command line to completion and returns the process exit status.
-pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+/// Runs one command line to completion and returns how it ended.
+pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
+    let env = Env::capture();
+    let terminal = Terminal::detect();
+    let ctx = Context::resolve(cli.global, env, terminal);
     logging::init(
-        cli.global.log_format,
-        &cli.global.log_level,
-        settings::stderr_color(cli.global.color),
+        ctx.global.log_format,
+        &ctx.global.log_level,
+        ctx.stderr.color,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        match cli.command {
-            cli::Command::Plan(args) => commands::plan::run(&cli.global, &args).await,
-            cli::Command::Apply(args) => commands::apply::run(&cli.global, &args).await,
-            cli::Command::Events(args) => commands::events::run(&cli.global, &args).await,
-            cli::Command::Rollback(args) => commands::rollback::run(&cli.global, &args).await,
-            cli::Command::Comment(args) => commands::comment::run(&cli.global, &args).await,
+    runtime.block_on(async {
+        match &cli.command {
+            cli::Command::Plan(args) => commands::plan::run(&ctx, args).await,
+            cli::Command::Apply(args) => commands::apply::run(&ctx, args).await,
+            cli::Command::Events(args) => commands::events::run(&ctx, args).await,
+            cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
+            cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
         }
     })
 }

@@ -9,7 +9,8 @@ pub fn init(format: LogFormat, filter: &str, color: bool) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every line passes the masker on its way to stderr (the SDK's own trace lines too).
+        .with_writer(crate::mask::LogWriter::default)
         .with_target(false);
     // A second init (as in tests calling `run` twice) is harmless: keep the first.
     let _ = match format {

@@ -5,10 +5,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cfdeploy::cli::Cli::parse();
     match cfdeploy::run(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(cfdeploy::EXIT_FAILURE)
+            cfdeploy::exit::Exit::Failure.into()
         }
     }
 }

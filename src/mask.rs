@@ -1,7 +1,17 @@
-//! Secrets never reach an output: every string of a plan passes through a `Masker` before it is
-//! rendered, logged or written.
+//! Secrets never reach an output. This is the one place where text becomes safe to show: a
+//! [`Masker`] (NoEcho values and the config's `mask:` patterns) turns a value into a
+//! [`Masked`] one, and renderers, the plan file, the comment and progress accept only `Masked`
+//! values, so nothing unmasked can reach them. Log lines pass through the same masker on their
+//! way to stderr ([`LogWriter`]).
 
-use crate::model::Plan;
+use std::io::{self, Write};
+use std::ops::Deref;
+use std::sync::{Arc, RwLock};
+
+use crate::model::{
+    Diagnosis, Outcome, ParameterChange, Plan, PropertyChange, ResourceChange, StackEvent,
+    StackPlan,
+};
 
 pub const MASK: &str = "****";
 
@@ -9,46 +19,57 @@ pub const MASK: &str = "****";
 /// like `1` does not turn every digit of a diff into `****`.
 const MIN_SUBSTRING_LEN: usize = 4;
 
+/// What to hide: secret values (NoEcho parameters) and patterns (the config's `mask:`).
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
-    /// The config's `mask:` patterns: every match is masked.
     patterns: Vec<regex_lite::Regex>,
 }
 
 impl Masker {
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Masker {
+    pub fn new<'a>(
+        secrets: impl IntoIterator<Item = &'a str>,
+        patterns: impl IntoIterator<Item = regex_lite::Regex>,
+    ) -> Masker {
         let mut secrets: Vec<String> = secrets
             .into_iter()
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        // Longest first, so a secret that contains another is masked whole.
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         secrets.dedup();
-        Masker {
-            secrets,
-            patterns: Vec::new(),
-        }
-    }
-
-    /// Masks the NoEcho values and the `mask:` patterns of every given stack, in every output.
-    pub fn for_specs(specs: &[crate::config::StackSpec]) -> Masker {
-        let mut masker = Masker::new(specs.iter().flat_map(|s| s.secrets()));
         let mut seen = std::collections::BTreeSet::new();
-        for spec in specs {
-            for pattern in &spec.mask {
-                if seen.insert(pattern.as_str().to_string()) {
-                    masker.patterns.push(pattern.clone());
-                }
-            }
+        let patterns = patterns
+            .into_iter()
+            .filter(|p| seen.insert(p.as_str().to_string()))
+            .collect();
+        Masker {
+            inner: Arc::new(Inner { secrets, patterns }),
         }
-        masker
     }
 
+    /// Masks the NoEcho values and the `mask:` patterns of every given stack.
+    pub fn for_specs(specs: &[crate::config::StackSpec]) -> Masker {
+        Masker::new(
+            specs.iter().flat_map(|s| s.secrets()),
+            specs.iter().flat_map(|s| s.mask.iter().cloned()),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.secrets.is_empty() && self.inner.patterns.is_empty()
+    }
+
+    /// `text` with every secret and every pattern match replaced by `****`.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for secret in &self.secrets {
+        for secret in &self.inner.secrets {
             if out == *secret {
                 return MASK.to_string();
             }
@@ -56,7 +77,7 @@ impl Masker {
                 out = out.replace(secret.as_str(), MASK);
             }
         }
-        for pattern in &self.patterns {
+        for pattern in &self.inner.patterns {
             if pattern.is_match(&out) {
                 out = pattern.replace_all(&out, MASK).into_owned();
             }
@@ -64,33 +85,184 @@ impl Masker {
         out
     }
 
-    fn scrub_opt(&self, text: &mut Option<String>) {
-        if let Some(t) = text {
-            *t = self.scrub(t);
+    /// The value with every string in it masked: the only way to make a [`Masked`] value.
+    pub fn mask<T: Scrub>(&self, mut value: T) -> Masked<T> {
+        if !self.is_empty() {
+            value.scrub_with(self);
         }
+        Masked(value)
+    }
+}
+
+/// A value whose every string has passed through a [`Masker`]; what outputs accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Masked<T>(T);
+
+impl<T> Deref for Masked<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Masked<T> {
+    /// A part of a masked value, still masked.
+    pub fn map<U>(&self, f: impl FnOnce(&T) -> U) -> Masked<U> {
+        Masked(f(&self.0))
     }
 
-    /// Masks every free-text field of the plan in place.
-    pub fn scrub_plan(&self, plan: &mut Plan) {
-        if self.secrets.is_empty() && self.patterns.is_empty() {
-            return;
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// A value with strings that may hold secrets.
+pub trait Scrub {
+    fn scrub_with(&mut self, masker: &Masker);
+}
+
+impl Scrub for String {
+    fn scrub_with(&mut self, masker: &Masker) {
+        *self = masker.scrub(self);
+    }
+}
+
+impl<T: Scrub> Scrub for Option<T> {
+    fn scrub_with(&mut self, masker: &Masker) {
+        if let Some(v) = self {
+            v.scrub_with(masker);
         }
-        for stack in &mut plan.stacks {
-            self.scrub_opt(&mut stack.error);
-            self.scrub_opt(&mut stack.template_diff);
-            for p in &mut stack.parameters {
-                self.scrub_opt(&mut p.old);
-                self.scrub_opt(&mut p.new);
-            }
-            for change in &mut stack.changes {
-                self.scrub_opt(&mut change.physical_id);
-                for d in &mut change.details {
-                    self.scrub_opt(&mut d.before);
-                    self.scrub_opt(&mut d.after);
-                    self.scrub_opt(&mut d.causing_entity);
-                }
-            }
+    }
+}
+
+impl<T: Scrub> Scrub for Vec<T> {
+    fn scrub_with(&mut self, masker: &Masker) {
+        for v in self {
+            v.scrub_with(masker);
         }
+    }
+}
+
+impl Scrub for Plan {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.stacks.scrub_with(m);
+    }
+}
+
+impl Scrub for StackPlan {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.error.scrub_with(m);
+        self.template_diff.scrub_with(m);
+        self.parameters.scrub_with(m);
+        self.changes.scrub_with(m);
+    }
+}
+
+impl Scrub for ParameterChange {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.old.scrub_with(m);
+        self.new.scrub_with(m);
+    }
+}
+
+impl Scrub for ResourceChange {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.physical_id.scrub_with(m);
+        self.details.scrub_with(m);
+    }
+}
+
+impl Scrub for PropertyChange {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.before.scrub_with(m);
+        self.after.scrub_with(m);
+        self.causing_entity.scrub_with(m);
+    }
+}
+
+impl Scrub for StackEvent {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.reason.scrub_with(m);
+        self.physical_id.scrub_with(m);
+    }
+}
+
+impl Scrub for Diagnosis {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.root_causes.scrub_with(m);
+        self.tail.scrub_with(m);
+        self.nested.scrub_with(m);
+        self.next_step.scrub_with(m);
+    }
+}
+
+impl Scrub for Outcome {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.message.scrub_with(m);
+        self.diagnosis.scrub_with(m);
+    }
+}
+
+/// The masker log lines pass through; set once the secrets are known (the config loaded).
+static LOG_MASKER: RwLock<Option<Masker>> = RwLock::new(None);
+
+/// From now on, every log line is masked with `masker` (in addition to any set before).
+pub fn mask_logs(masker: &Masker) {
+    let mut current = LOG_MASKER.write().unwrap_or_else(|e| e.into_inner());
+    let merged = match current.take() {
+        None => masker.clone(),
+        Some(old) => Masker::new(
+            old.inner
+                .secrets
+                .iter()
+                .chain(&masker.inner.secrets)
+                .map(String::as_str),
+            old.inner
+                .patterns
+                .iter()
+                .chain(&masker.inner.patterns)
+                .cloned(),
+        ),
+    };
+    *current = Some(merged);
+}
+
+/// stderr for log lines: each line is masked before it is written. A line is collected whole
+/// (the log formatter writes one event per writer) and written when the writer is dropped.
+#[derive(Default)]
+pub struct LogWriter {
+    buffer: Vec<u8>,
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.buffer).into_owned();
+        self.buffer.clear();
+        let masked = match LOG_MASKER
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(m) => m.scrub(&text),
+            None => text,
+        };
+        // A log line that cannot be written (stderr closed or full) is dropped, never fatal.
+        let _ = io::stderr().lock().write_all(masked.as_bytes());
+        Ok(())
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -100,7 +272,7 @@ mod tests {
 
     #[test]
     fn masks_secrets_inside_text_and_whole_short_values() {
-        let m = Masker::new(["hunter22", "7"]);
+        let m = Masker::new(["hunter22", "7"], []);
         assert_eq!(m.scrub("password: hunter22\n"), "password: ****\n");
         assert_eq!(m.scrub("7"), "****");
         assert_eq!(m.scrub("port 17"), "port 17");
@@ -108,9 +280,10 @@ mod tests {
 
     #[test]
     fn mask_patterns_mask_every_match() {
-        let mut m = Masker::new(["hunter22"]);
-        m.patterns
-            .push(regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap());
+        let m = Masker::new(
+            ["hunter22"],
+            [regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap()],
+        );
         assert_eq!(
             m.scrub("key AKIAABCDEFGHIJKLMNOP and AKIAQRSTUVWXYZ234567, pw hunter22"),
             "key **** and ****, pw ****"
@@ -119,7 +292,41 @@ mod tests {
 
     #[test]
     fn a_longer_secret_is_masked_whole_before_a_shorter_one_inside_it() {
-        let m = Masker::new(["abcd", "abcdefgh"]);
+        let m = Masker::new(["abcd", "abcdefgh"], []);
         assert_eq!(m.scrub("x abcdefgh y"), "x **** y");
+    }
+
+    #[test]
+    fn masking_reaches_every_string_of_an_outcome() {
+        let event = StackEvent {
+            event_id: "1".into(),
+            stack_name: "s".into(),
+            logical_id: "Q".into(),
+            physical_id: Some("id-hunter22".into()),
+            resource_type: "AWS::SQS::Queue".into(),
+            status: crate::model::EventStatus("CREATE_FAILED".into()),
+            reason: Some("value hunter22 rejected".into()),
+            timestamp: "t".into(),
+        };
+        let outcome = Outcome {
+            stack: "s".into(),
+            region: "r".into(),
+            kind: crate::model::OutcomeKind::RolledBack,
+            status: None,
+            seconds: 0.0,
+            message: Some("hunter22".into()),
+            diagnosis: Some(Diagnosis {
+                stack: "s".into(),
+                status: crate::model::StackStatus::UpdateRollbackComplete,
+                root_causes: vec![event.clone()],
+                tail: vec![event],
+                nested: vec![],
+                next_step: "n".into(),
+            }),
+        };
+        let masked = Masker::new(["hunter22"], []).mask(outcome);
+        let text = format!("{:?}", *masked);
+        assert!(!text.contains("hunter22"), "{text}");
+        assert_eq!(text.matches("****").count(), 5, "{text}");
     }
 }

@@ -1,47 +1,22 @@
 //! `cfdeploy plan`: one change set per stack, concurrently, each described in full and diffed
 //! against the deployed stack. A stack's failure is a result in the plan, never an abort.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use crate::cfn::change_set::{delete_quietly, wait_and_read, ChangeSetError, ChangeSetOutcome};
 use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, TemplateSource};
 use crate::config::StackSpec;
 use crate::diff;
-use crate::mask::Masker;
-use crate::model::{
-    ChangeSetStatus, Fingerprint, Plan, PlanStatus, ResourceChange, Stack, StackPlan,
-};
+use crate::fingerprint::{deployed_parameters_sha256, parameters_sha256, sha256_hex};
+use crate::mask::{Masked, Masker};
+use crate::model::{Family, Fingerprint, Plan, PlanStatus, Stack, StackPlan};
+use crate::poll::PollOptions;
 use crate::run::RunContext;
-
-/// How to wait for a change set: poll fast first, then back off.
-#[derive(Debug, Clone)]
-pub struct PollOptions {
-    pub initial: Duration,
-    pub max: Duration,
-    pub timeout: Duration,
-}
-
-impl Default for PollOptions {
-    fn default() -> Self {
-        PollOptions {
-            initial: Duration::from_millis(250),
-            max: Duration::from_secs(3),
-            timeout: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-impl PollOptions {
-    fn next(&self, current: Duration) -> Duration {
-        (current * 3 / 2).min(self.max)
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -56,8 +31,8 @@ pub async fn plan_fleet<C: CloudFormation>(
     specs: Vec<StackSpec>,
     run: &RunContext,
     options: &PlanOptions,
-) -> Plan {
-    let masker = Masker::for_specs(&specs);
+    masker: &Masker,
+) -> Masked<Plan> {
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let count = specs.len();
@@ -86,13 +61,11 @@ pub async fn plan_fleet<C: CloudFormation>(
             Err(e) => tracing::error!(error = %e, "a plan task ended abnormally"),
         }
     }
-    let mut plan = Plan {
+    masker.mask(Plan {
         correlation_id: run.correlation_id.clone(),
         created_at: run.started_rfc3339(),
         stacks: slots.into_iter().flatten().collect(),
-    };
-    masker.scrub_plan(&mut plan);
-    plan
+    })
 }
 
 /// Plans one stack. Every outcome, including AWS errors, is a `StackPlan`. `masker` hides secrets
@@ -143,6 +116,15 @@ enum StackProblem {
     State(String),
 }
 
+impl From<ChangeSetError> for StackProblem {
+    fn from(e: ChangeSetError) -> StackProblem {
+        match e {
+            ChangeSetError::Cfn(e) => StackProblem::Cfn(e),
+            ChangeSetError::Timeout(why) => StackProblem::State(why),
+        }
+    }
+}
+
 async fn plan_into<C: CloudFormation>(
     cfn: &C,
     spec: &StackSpec,
@@ -156,23 +138,23 @@ async fn plan_into<C: CloudFormation>(
         None => ChangeSetType::Create,
         Some(stack) => {
             plan.stack_id = Some(stack.stack_id.clone());
-            plan.fingerprint.stack_status = Some(stack.status.to_string());
+            plan.fingerprint.stack_status = Some(stack.status.clone());
             plan.fingerprint.last_updated = stack.last_updated.clone();
-            if stack.status.is_in_progress() {
-                plan.status = PlanStatus::Busy;
-                plan.error = Some(format!(
-                    "stack is busy: {} (an operation is in progress); plan again when it has finished",
-                    stack.status
-                ));
-                return Ok(());
-            }
-            if let Some(problem) = unusable_state(&spec.name, stack) {
-                return Err(StackProblem::State(problem));
-            }
-            if stack.status.is_review_in_progress() {
-                ChangeSetType::Create
-            } else {
-                ChangeSetType::Update
+            match stack.status.family() {
+                Family::InProgress => {
+                    plan.status = PlanStatus::Busy;
+                    plan.error = Some(format!(
+                        "stack is busy: {} (an operation is in progress); plan again when it has finished",
+                        stack.status
+                    ));
+                    return Ok(());
+                }
+                // Never executed: a CREATE change set replaces the one it was made for.
+                Family::Review => ChangeSetType::Create,
+                Family::Complete | Family::RolledBack => ChangeSetType::Update,
+                Family::Failed | Family::NeedsRepair | Family::Deleted | Family::Unknown => {
+                    return Err(StackProblem::State(unusable(&spec.name, stack)));
+                }
             }
         }
     };
@@ -229,7 +211,7 @@ async fn plan_into<C: CloudFormation>(
         }
         Err(e) => {
             delete_quietly(cfn, region, &created.arn).await;
-            return Err(e);
+            return Err(e.into());
         }
     };
 
@@ -250,9 +232,8 @@ async fn plan_into<C: CloudFormation>(
             plan.status = PlanStatus::Update;
             let deployed = cfn.get_template(region, &spec.name).await?;
             plan.fingerprint.deployed_template_sha256 = Some(sha256_hex(deployed.as_bytes()));
-            plan.fingerprint.deployed_parameters_sha256 = Some(sha256_hex(
-                parameter_lines(stack.parameters.iter().cloned()).as_bytes(),
-            ));
+            plan.fingerprint.deployed_parameters_sha256 =
+                Some(deployed_parameters_sha256(&stack.parameters));
             plan.template_diff = diff::template_diff(
                 &deployed,
                 &spec.template.body,
@@ -310,30 +291,18 @@ async fn template_source<C: CloudFormation>(
     Ok(TemplateSource::Url(url))
 }
 
-/// States CloudFormation will not update, with what to do about each.
-fn unusable_state(name: &str, stack: &Stack) -> Option<String> {
-    let status = stack.status.as_str();
-    let advice = match status {
-        "ROLLBACK_COMPLETE" => format!(
-            "its creation failed and was rolled back, and CloudFormation cannot update it. Delete it (`aws cloudformation delete-stack --stack-name {name}`) and plan again to create it anew"
-        ),
-        "ROLLBACK_FAILED" | "DELETE_FAILED" => format!(
-            "CloudFormation cannot update it. Delete it (`aws cloudformation delete-stack --stack-name {name}`, retaining the resources that cannot be deleted) and plan again"
-        ),
-        "UPDATE_ROLLBACK_FAILED" => format!(
-            "its last update could not be rolled back. Continue the rollback (`aws cloudformation continue-update-rollback --stack-name {name}`, skipping the resources that cannot be rolled back) and plan again"
-        ),
-        "CREATE_FAILED" | "UPDATE_FAILED" | "IMPORT_ROLLBACK_FAILED" => format!(
-            "its last operation failed with rollback disabled. Roll it back (`aws cloudformation rollback-stack --stack-name {name}`) and plan again"
-        ),
-        _ => return None,
-    };
+/// Why CloudFormation will not update the stack, and what to do about it (from the status table).
+fn unusable(name: &str, stack: &Stack) -> String {
     let reason = stack
         .status_reason
         .as_deref()
         .map(|r| format!(" (CloudFormation: {r})"))
         .unwrap_or_default();
-    Some(format!("stack is {status}{reason}: {advice}"))
+    let advice = stack
+        .status
+        .advice(name)
+        .unwrap_or_else(|| "CloudFormation cannot update it in this state.".to_string());
+    format!("stack is {}{reason}: {advice}", stack.status)
 }
 
 fn explain_create_error(e: &CfnError) -> String {
@@ -350,180 +319,6 @@ fn explain_create_error(e: &CfnError) -> String {
         _ => "",
     };
     format!("{e}{hint}")
-}
-
-enum ChangeSetOutcome {
-    Ready(Vec<ResourceChange>),
-    NoChanges,
-    Failed(String),
-}
-
-/// What CloudFormation says when a change set would change nothing. It reports this as FAILED.
-fn is_no_changes(reason: &str) -> bool {
-    reason.contains("didn't contain changes")
-        || reason.contains("No updates are to be performed")
-        || reason.contains("does not contain any changes")
-}
-
-/// CloudFormation's warning that `IncludePropertyValues` could not compute every value.
-fn is_incomplete_values_warning(reason: &str) -> bool {
-    let r = reason.to_ascii_lowercase();
-    r.contains("propert") && (r.contains("incomplete") || r.contains("[warn]"))
-}
-
-async fn wait_and_read<C: CloudFormation>(
-    cfn: &C,
-    region: &str,
-    arn: &str,
-    poll: &PollOptions,
-) -> Result<ChangeSetOutcome, StackProblem> {
-    let started = tokio::time::Instant::now();
-    let mut delay = poll.initial;
-    let first = loop {
-        let page = cfn.describe_change_set(region, arn, true, None).await?;
-        if !page.status.is_pending() {
-            break page;
-        }
-        if started.elapsed() >= poll.timeout {
-            return Err(StackProblem::State(format!(
-                "the change set was still {:?} after {}s; it was deleted, try again",
-                page.status,
-                poll.timeout.as_secs()
-            )));
-        }
-        tokio::time::sleep(delay).await;
-        delay = poll.next(delay);
-    };
-    match first.status {
-        ChangeSetStatus::CreateComplete => {}
-        ChangeSetStatus::Failed => {
-            let reason = first.status_reason.unwrap_or_default();
-            return Ok(if is_no_changes(&reason) {
-                ChangeSetOutcome::NoChanges
-            } else {
-                ChangeSetOutcome::Failed(if reason.is_empty() {
-                    "(CloudFormation gave no reason)".to_string()
-                } else {
-                    reason
-                })
-            });
-        }
-        other => {
-            return Ok(ChangeSetOutcome::Failed(format!(
-                "unexpected change set status {other:?}"
-            )))
-        }
-    }
-    let incomplete = first
-        .status_reason
-        .as_deref()
-        .is_some_and(is_incomplete_values_warning);
-    let with_values = read_rest(cfn, region, arn, true, first.changes, first.next_token).await?;
-    if !incomplete {
-        return Ok(ChangeSetOutcome::Ready(with_values));
-    }
-    tracing::info!(
-        change_set = arn,
-        "property values incomplete; describing again without them"
-    );
-    let without_values = read_rest(cfn, region, arn, false, Vec::new(), None).await?;
-    Ok(ChangeSetOutcome::Ready(merge_property_values(
-        without_values,
-        &with_values,
-    )))
-}
-
-/// Reads the remaining pages of `Changes` after `first`.
-async fn read_rest<C: CloudFormation>(
-    cfn: &C,
-    region: &str,
-    arn: &str,
-    include_property_values: bool,
-    mut changes: Vec<ResourceChange>,
-    mut next_token: Option<String>,
-) -> Result<Vec<ResourceChange>, StackProblem> {
-    if changes.is_empty() && next_token.is_none() && !include_property_values {
-        let page = cfn.describe_change_set(region, arn, false, None).await?;
-        changes = page.changes;
-        next_token = page.next_token;
-    }
-    while let Some(token) = next_token {
-        let page = cfn
-            .describe_change_set(region, arn, include_property_values, Some(&token))
-            .await?;
-        changes.extend(page.changes);
-        next_token = page.next_token;
-    }
-    Ok(changes)
-}
-
-/// The change list without property values is complete; lay the values known from the other
-/// description over it, detail by detail, where the same resource and property appear in both.
-fn merge_property_values(
-    mut complete: Vec<ResourceChange>,
-    with_values: &[ResourceChange],
-) -> Vec<ResourceChange> {
-    let by_id: BTreeMap<&str, &ResourceChange> = with_values
-        .iter()
-        .map(|c| (c.logical_id.as_str(), c))
-        .collect();
-    for change in &mut complete {
-        let Some(valued) = by_id.get(change.logical_id.as_str()) else {
-            continue;
-        };
-        if change.physical_id.is_none() {
-            change.physical_id = valued.physical_id.clone();
-        }
-        for detail in &mut change.details {
-            if let Some(v) = valued
-                .details
-                .iter()
-                .find(|v| v.attribute == detail.attribute && v.name == detail.name)
-            {
-                detail.before = detail.before.take().or_else(|| v.before.clone());
-                detail.after = detail.after.take().or_else(|| v.after.clone());
-                detail.path = detail.path.take().or_else(|| v.path.clone());
-            }
-        }
-        if change.details.is_empty() {
-            change.details = valued.details.clone();
-        }
-    }
-    complete
-}
-
-async fn delete_quietly<C: CloudFormation>(cfn: &C, region: &str, arn: &str) {
-    if let Err(e) = cfn.delete_change_set(region, arn).await {
-        tracing::warn!(change_set = arn, error = %e, "could not delete change set");
-    }
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parameters as sorted `key=value` lines: what the parameter hashes are computed over.
-pub(crate) fn parameter_lines(params: impl Iterator<Item = (String, String)>) -> String {
-    let sorted: BTreeMap<String, String> = params.collect();
-    sorted
-        .into_iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect()
-}
-
-/// Hash of the parameters a change set is created with. NoEcho values are left out, so the hash
-/// cannot be used to guess them.
-fn parameters_sha256(spec: &StackSpec) -> String {
-    let lines = parameter_lines(spec.parameters.iter().map(|(k, v)| {
-        let v = if spec.is_no_echo(k) {
-            crate::mask::MASK.to_string()
-        } else {
-            v.clone()
-        };
-        (k.clone(), v)
-    }));
-    sha256_hex(lines.as_bytes())
 }
 
 #[cfg(test)]

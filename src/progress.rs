@@ -7,7 +7,8 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::mask::Masker;
+use crate::engine::{Observer, RolloutEvent};
+use crate::mask::Masked;
 use crate::model::StackEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +31,6 @@ struct Line {
 
 pub struct Progress {
     mode: ProgressMode,
-    masker: Masker,
     state: Mutex<State>,
 }
 
@@ -41,10 +41,9 @@ struct State {
 }
 
 impl Progress {
-    pub fn new(mode: ProgressMode, masker: Masker) -> Progress {
+    pub fn new(mode: ProgressMode) -> Progress {
         Progress {
             mode,
-            masker,
             state: Mutex::new(State {
                 lines: Vec::new(),
                 index: HashMap::new(),
@@ -62,7 +61,7 @@ impl Progress {
     }
 
     /// A stack's operation started; `total` resources are expected to change.
-    pub fn started(&self, stack: &str, status: &str, total: usize) {
+    fn started(&self, stack: &str, status: &str, total: usize) {
         {
             let mut st = self.state();
             let i = st.lines.len();
@@ -83,8 +82,8 @@ impl Progress {
         self.redraw();
     }
 
-    pub fn event(&self, e: &StackEvent) {
-        let reason = e.reason.as_deref().map(|r| self.masker.scrub(r));
+    fn event(&self, e: &StackEvent) {
+        let reason = e.reason.clone();
         match self.mode {
             ProgressMode::Ndjson => {
                 let line = serde_json::json!({
@@ -94,7 +93,7 @@ impl Progress {
                     "logical_id": e.logical_id,
                     "physical_id": e.physical_id,
                     "resource_type": e.resource_type,
-                    "status": e.status,
+                    "status": e.status.as_str(),
                     "reason": reason,
                 });
                 let stdout = std::io::stdout();
@@ -117,8 +116,8 @@ impl Progress {
             if let Some(&i) = st.index.get(&e.stack_name) {
                 let line = &mut st.lines[i];
                 if e.is_stack_event() {
-                    line.status = e.status.clone();
-                } else if e.status.ends_with("_COMPLETE") {
+                    line.status = e.status.to_string();
+                } else if e.status.is_complete() {
                     line.done.insert(e.logical_id.clone());
                 }
             }
@@ -126,15 +125,22 @@ impl Progress {
         self.redraw();
     }
 
-    /// A stack is done; `result` is shown in place of its status.
-    pub fn finished(&self, stack: &str, result: &str) {
-        {
+    /// A stack is done; `result` is shown in place of its status (for stacks that started).
+    fn finished(&self, stack: &str, result: &str) {
+        let shown = {
             let mut st = self.state();
-            if let Some(&i) = st.index.get(stack) {
-                let line = &mut st.lines[i];
-                line.finished = Some(result.to_string());
-                line.took = Some(line.started.elapsed().as_secs());
+            match st.index.get(stack) {
+                Some(&i) => {
+                    let line = &mut st.lines[i];
+                    line.finished = Some(result.to_string());
+                    line.took = Some(line.started.elapsed().as_secs());
+                    true
+                }
+                None => false,
             }
+        };
+        if !shown {
+            return;
         }
         if self.mode == ProgressMode::Lines {
             eprintln!("{stack}: {result}");
@@ -143,7 +149,7 @@ impl Progress {
     }
 
     /// A message for the person watching (stderr, never stdout).
-    pub fn note(&self, message: &str) {
+    fn note(&self, message: &str) {
         if self.mode == ProgressMode::Live {
             let mut st = self.state();
             // Print above the live block: erase it, print, redraw below.
@@ -197,5 +203,20 @@ impl Progress {
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
         st.drawn = st.lines.len();
+    }
+}
+
+impl Observer for Progress {
+    fn observe(&self, event: &Masked<RolloutEvent>) {
+        match &**event {
+            RolloutEvent::Note(text) => self.note(text),
+            RolloutEvent::StackStarted {
+                stack,
+                status,
+                changes,
+            } => self.started(stack, status.as_str(), *changes),
+            RolloutEvent::StackEvent(e) => self.event(e),
+            RolloutEvent::StackFinished(o) => self.finished(&o.stack, o.kind.label()),
+        }
     }
 }

@@ -2,16 +2,12 @@
 //! seen), polled fast first and backing off, until the stack reaches a final status. Throttling
 //! and dropped connections while reading are waited out: they never fail a deploy by themselves.
 
-use tokio::sync::watch;
-
 use crate::cfn::{CfnError, CloudFormation};
 use crate::diagnose;
-use crate::model::{Diagnosis, StackEvent};
-use crate::plan::PollOptions;
+use crate::model::{Diagnosis, StackEvent, StackStatus};
+use crate::poll::PollOptions;
 
-/// How far a Ctrl-C / SIGTERM has gone: 0 none, 1 first (cancel, keep waiting), 2 second (stop
-/// waiting now).
-pub type Interrupt = watch::Receiver<u8>;
+pub use crate::signals::Interrupt;
 
 /// Polls between status checks, in case the final stack event was missed.
 const STATUS_CHECK_EVERY: u32 = 10;
@@ -32,9 +28,9 @@ pub struct Watcher<'a, C> {
 #[derive(Debug)]
 pub enum WatchEnd {
     /// The stack reached this status.
-    Settled(String),
-    /// A second interrupt: stopped waiting; the stack was last seen in this status.
-    Abandoned(String),
+    Settled(StackStatus),
+    /// A second interrupt: stopped waiting; the stack was last seen in this status, if any.
+    Abandoned(Option<StackStatus>),
 }
 
 impl<'a, C: CloudFormation> Watcher<'a, C> {
@@ -109,9 +105,9 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
         on_event: &mut (dyn FnMut(&StackEvent) + Send),
         interrupt: &mut Interrupt,
     ) -> Result<WatchEnd, CfnError> {
-        let mut delay = self.poll.initial;
+        let mut backoff = self.poll.backoff();
         let mut polls = 0u32;
-        let mut last_status = String::new();
+        let mut last_status: Option<StackStatus> = None;
         let mut interrupted_once = false;
         loop {
             match self.fresh_events().await {
@@ -119,30 +115,30 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
                     for e in &events {
                         on_event(e);
                         if e.is_stack_event() {
-                            last_status = e.status.clone();
+                            last_status = Some(e.status.stack_status());
                         }
                     }
-                    if is_final(&last_status) {
-                        return Ok(WatchEnd::Settled(last_status));
+                    if let Some(status) = last_status.as_ref().filter(|s| s.is_settled()) {
+                        return Ok(WatchEnd::Settled(status.clone()));
                     }
                 }
                 Err(e) if is_transient(&e) => {
                     tracing::warn!(stack = self.stack, error = %e, "reading stack events; waiting and retrying");
-                    delay = self.poll.max;
+                    backoff.slow_down();
                 }
                 Err(e) => return Err(e),
             }
             polls += 1;
             if polls % STATUS_CHECK_EVERY == 0 {
                 if let Ok(Some(stack)) = self.cfn.describe_stack(self.region, self.stack).await {
-                    last_status = stack.status.to_string();
-                    if is_final(&last_status) {
+                    if stack.status.is_settled() {
                         // Report whatever events led there before settling.
                         if let Ok(events) = self.fresh_events().await {
                             events.iter().for_each(&mut *on_event);
                         }
-                        return Ok(WatchEnd::Settled(last_status));
+                        return Ok(WatchEnd::Settled(stack.status));
                     }
+                    last_status = Some(stack.status);
                 }
             }
             let level = *interrupt.borrow();
@@ -151,7 +147,7 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
             }
             if level >= 1 && !interrupted_once {
                 interrupted_once = true;
-                self.cancelled = last_status == "UPDATE_IN_PROGRESS";
+                self.cancelled = last_status == Some(StackStatus::UpdateInProgress);
                 if self.cancelled {
                     if let Err(e) = self.cfn.cancel_update_stack(self.region, self.stack).await {
                         tracing::warn!(stack = self.stack, error = %e, "could not cancel the update");
@@ -160,17 +156,11 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
                 _ = interrupt.changed() => {}
             }
-            delay = (delay * 3 / 2).min(self.poll.max);
         }
     }
-}
-
-/// A status no operation will move on from by itself.
-pub fn is_final(status: &str) -> bool {
-    !status.is_empty() && !status.ends_with("_IN_PROGRESS")
 }
 
 fn is_transient(e: &CfnError) -> bool {
@@ -178,16 +168,18 @@ fn is_transient(e: &CfnError) -> bool {
 }
 
 /// Reads the stack's events back to the start of its latest operation and diagnoses it,
-/// following failed nested stacks into their own events (one level).
+/// following failed nested stacks into their own events (one level). `stack` is what to read
+/// (a name or a stack id); `name` is how the user knows the stack, used in the advice.
 pub async fn diagnose_stack<C: CloudFormation>(
     cfn: &C,
     region: &str,
     stack: &str,
-    status: &str,
+    name: &str,
+    status: &StackStatus,
     tail: usize,
 ) -> Result<Diagnosis, CfnError> {
     let events = operation_events(cfn, region, stack).await?;
-    let mut diagnosis = diagnose::diagnose(stack, status, &events, tail, Vec::new());
+    let mut diagnosis = diagnose::diagnose(name, status, &events, tail, Vec::new());
     for (_, nested_id) in diagnose::nested_stack_ids(&diagnosis) {
         let nested_events = operation_events(cfn, region, &nested_id).await?;
         let nested_status = cfn
@@ -195,14 +187,14 @@ pub async fn diagnose_stack<C: CloudFormation>(
             .await
             .ok()
             .flatten()
-            .map(|s| s.status.to_string())
-            .unwrap_or_default();
-        let name = nested_events
+            .map(|s| s.status)
+            .unwrap_or_else(|| StackStatus::Other(String::new()));
+        let nested_name = nested_events
             .first()
             .map(|e| e.stack_name.clone())
             .unwrap_or(nested_id.clone());
         diagnosis.nested.push(diagnose::diagnose(
-            &name,
+            &nested_name,
             &nested_status,
             &nested_events,
             tail,
@@ -227,7 +219,7 @@ async fn operation_events<C: CloudFormation>(
         events.extend(page.events);
         let started = diagnose::latest_operation(&events)
             .first()
-            .is_some_and(|first| first.is_stack_event() && first.status.ends_with("_IN_PROGRESS"));
+            .is_some_and(|first| first.is_stack_event() && first.status.is_in_progress());
         match page.next_token {
             Some(next) if !started => token = Some(next),
             _ => break,

@@ -348,7 +348,7 @@ fn a_stack_whose_create_rolled_back_is_explained() {
         out.stdout.contains("stack is ROLLBACK_COMPLETE")
             && out
                 .stdout
-                .contains(&format!("delete-stack --stack-name {name}")),
+                .contains(&format!("`cfdeploy rollback {name} --delete`")),
         "{}",
         out.stdout
     );

@@ -2,6 +2,9 @@
 //! the AWS SDK and is the only module that names `aws_sdk_cloudformation`, `aws_sdk_s3` (template
 //! uploads) or `aws_config`.
 
+pub mod change_set;
+#[cfg(test)]
+pub mod fake;
 pub mod sdk;
 
 use std::future::Future;

@@ -16,8 +16,8 @@ use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
 use crate::model::{
-    Action, ChangeSetPage, ChangeSetStatus, PropertyChange, Replacement, RequiresRecreation,
-    ResourceChange, Stack, StackEvent, StackEventPage, StackStatus,
+    Action, ChangeSetPage, ChangeSetStatus, EventStatus, PropertyChange, Replacement,
+    RequiresRecreation, ResourceChange, Stack, StackEvent, StackEventPage, StackStatus,
 };
 
 /// How the SDK is set up: the AWS CLI's `--profile` and `--region`, and retries.
@@ -27,6 +27,8 @@ pub struct SdkOptions {
     pub region: Option<String>,
     /// Attempts per call, including the first; throttling is retried with exponential backoff.
     pub max_attempts: Option<u32>,
+    /// A custom endpoint is set (`AWS_ENDPOINT_URL`): address S3 buckets by path there.
+    pub custom_endpoint: bool,
 }
 
 /// CloudFormation through the AWS SDK, one client per region, built on first use.
@@ -35,6 +37,7 @@ pub struct SdkCloudFormation {
     clients: Mutex<HashMap<String, cfn::Client>>,
     s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     calls: AtomicU64,
+    custom_endpoint: bool,
 }
 
 impl SdkCloudFormation {
@@ -57,6 +60,7 @@ impl SdkCloudFormation {
             clients: Mutex::new(HashMap::new()),
             s3_clients: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
+            custom_endpoint: options.custom_endpoint,
         }
     }
 
@@ -96,11 +100,9 @@ impl SdkCloudFormation {
             .or_insert_with(|| {
                 // A custom endpoint (an S3-compatible store, the local emulator) has no
                 // per-bucket host names: address buckets by path there.
-                let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
                 let conf = aws_sdk_s3::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
-                    .force_path_style(custom_endpoint)
+                    .force_path_style(self.custom_endpoint)
                     .build();
                 aws_sdk_s3::Client::from_conf(conf)
             })
@@ -208,6 +210,7 @@ impl CloudFormation for SdkCloudFormation {
             .map_err(|e| convert_error(op, e))?;
         Ok(ChangeSetPage {
             stack_id: out.stack_id().map(str::to_string),
+            stack_name: out.stack_name().map(str::to_string),
             status: ChangeSetStatus::parse(out.status().map(|s| s.as_str()).unwrap_or("")),
             status_reason: out.status_reason().map(str::to_string),
             execution_status: out.execution_status().map(|s| s.as_str().to_string()),
@@ -372,10 +375,11 @@ fn convert_event(e: &t::StackEvent) -> StackEvent {
             .filter(|p| !p.is_empty())
             .map(str::to_string),
         resource_type: e.resource_type().unwrap_or_default().to_string(),
-        status: e
-            .resource_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: EventStatus(
+            e.resource_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        ),
         reason: e.resource_status_reason().map(str::to_string),
         timestamp: e
             .timestamp()
@@ -424,11 +428,7 @@ fn convert_stack(s: &t::Stack) -> Stack {
     Stack {
         stack_id: s.stack_id().unwrap_or_default().to_string(),
         name: s.stack_name().unwrap_or_default().to_string(),
-        status: StackStatus(
-            s.stack_status()
-                .map(|st| st.as_str().to_string())
-                .unwrap_or_default(),
-        ),
+        status: StackStatus::parse(s.stack_status().map(|st| st.as_str()).unwrap_or_default()),
         status_reason: s.stack_status_reason().map(str::to_string),
         last_updated: s
             .last_updated_time()

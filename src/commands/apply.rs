@@ -1,215 +1,183 @@
 //! `cfdeploy apply`.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::process::ExitCode;
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use tracing::Instrument;
 
-use crate::apply::{apply_fleet, ApplyOptions, ApplyTarget};
-use crate::cfn::sdk::SdkCloudFormation;
-use crate::cfn::CloudFormation;
-use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat};
-use crate::mask::Masker;
-use crate::model::{OutcomeKind, PlanStatus};
-use crate::plan::{plan_fleet, PlanOptions, PollOptions};
+use crate::apply::{apply_plan, ApplyOptions, StackOptions};
+use crate::cfn::change_set::delete_quietly;
+use crate::cli::{ApplyArgs, ReportFormat};
+use crate::context::Context;
+use crate::engine::Events;
+use crate::exit::Exit;
+use crate::mask::{Masked, Masker};
+use crate::model::{Outcome, OutcomeKind, Plan};
+use crate::plan::{plan_fleet, PlanOptions};
+use crate::poll::PollOptions;
 use crate::progress::{Progress, ProgressMode};
-use crate::render::{self, outcome, Format};
-use crate::run::RunContext;
-use crate::{settings, EXIT_FAILURE};
+use crate::render::{self, outcome, Format, Style};
+use crate::rollout::RolloutOptions;
+use crate::{planfile, signals};
 
-pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
-    let run = RunContext::new();
-    let span = tracing::info_span!("run", correlation_id = %run.correlation_id, command = "apply");
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
+    let span =
+        tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "apply");
     async {
-        let (cfn, targets, masker) = match &args.plan {
-            Some(path) => from_plan_file(global, path).await?,
-            None => match plan_now(global, args, &run).await? {
-                Some(planned) => planned,
-                None => return Ok(ExitCode::from(EXIT_FAILURE)),
+        let masker = ctx.masker().await;
+        let plan = match &args.plan {
+            Some(path) => from_plan_file(ctx, path)?,
+            None => match plan_now(ctx, args, &masker).await? {
+                Some(plan) => plan,
+                None => return Ok(Exit::Failure),
             },
         };
-        let executing = targets.iter().filter(|t| t.status.has_changes()).count();
+        let executing = plan
+            .stacks
+            .iter()
+            .filter(|s| s.status.has_changes())
+            .count();
         eprintln!(
-            "cfdeploy apply: {} stack{}, {executing} to change · correlation id {}",
-            targets.len(),
-            if targets.len() == 1 { "" } else { "s" },
-            run.correlation_id
+            "cfdeploy apply: {}, {executing} to change · correlation id {}",
+            super::stacks(plan.stacks.len()),
+            ctx.run.correlation_id
         );
 
-        let cfn = Arc::new(cfn);
-        let ndjson = args.events_format.is_some();
-        let progress = Arc::new(Progress::new(super::progress_mode(ndjson), masker.clone()));
+        let cfn = ctx.cfn().await;
+        let progress = Arc::new(Progress::new(
+            ctx.progress_mode(args.events_format.is_some()),
+        ));
+        let events = Events::new(masker.clone(), Arc::clone(&progress) as _);
         let ticker = super::redraw_ticker(Arc::clone(&progress));
-        let interrupt = super::watch_signals();
+        let interrupt = signals::listen();
         let options = ApplyOptions {
-            concurrency: usize::from(args.concurrency),
-            max_failures: usize::from(args.max_failures),
-            canary: usize::from(args.canary),
-            disable_rollback: args.disable_rollback,
+            rollout: RolloutOptions {
+                concurrency: usize::from(args.concurrency),
+                max_failures: usize::from(args.max_failures),
+                canary: usize::from(args.canary),
+                disable_rollback: args.disable_rollback,
+            },
             allow_destructive: args.allow_destructive,
-            poll: PollOptions::default(),
-            events_tail: args.events_tail,
+            stack: StackOptions {
+                disable_rollback: args.disable_rollback,
+                poll: PollOptions::default(),
+                events_tail: args.events_tail,
+            },
         };
-        let outcomes = apply_fleet(Arc::clone(&cfn), targets.clone(), &options, Arc::clone(&progress), interrupt.clone()).await;
+        let outcomes = apply_plan(cfn, &plan, &options, &events, interrupt.clone()).await;
         ticker.abort();
 
-        // No change set of cfdeploy's is left behind but the executed ones.
-        for (target, o) in targets.iter().zip(&outcomes) {
-            if matches!(
-                o.kind,
-                OutcomeKind::NotStarted | OutcomeKind::Refused | OutcomeKind::Blocked
-            ) {
-                if let Some(arn) = &target.change_set_arn {
-                    if let Err(e) = cfn.delete_change_set(&target.region, arn).await {
-                        tracing::debug!(stack = %target.stack, error = %e, "change set not deleted");
-                    }
-                }
-            }
-        }
-
         let interrupted = *interrupt.borrow() > 0;
-        let code = outcomes
-            .iter()
-            .map(|o| o.kind.exit_code())
-            .max()
-            .unwrap_or(0)
-            .max(if interrupted { crate::EXIT_INTERRUPTED } else { 0 });
-        report(args.format, progress.mode(), &run, &outcomes, code, &masker, global)?;
+        let exit =
+            Exit::worst_of(outcomes.iter().map(|o| Exit::from(o.kind))).worst(if interrupted {
+                Exit::Interrupted
+            } else {
+                Exit::Ok
+            });
+        let outcomes = masker.mask(outcomes);
+        report(ctx, args.format, progress.mode(), &outcomes, exit)?;
         if interrupted {
             for o in outcomes.iter().filter(|o| o.kind == OutcomeKind::Abandoned) {
-                eprintln!("{}: see its state with `cfdeploy events {}`", o.stack, o.stack);
+                eprintln!(
+                    "{}: see its state with `cfdeploy events {}`",
+                    o.stack, o.stack
+                );
             }
         }
-        Ok(ExitCode::from(code))
+        Ok(exit)
     }
     .instrument(span)
     .await
 }
 
 fn report(
+    ctx: &Context,
     format: ReportFormat,
     mode: ProgressMode,
-    run: &RunContext,
-    outcomes: &[crate::model::Outcome],
-    code: u8,
-    masker: &Masker,
-    global: &GlobalArgs,
+    outcomes: &Masked<Vec<Outcome>>,
+    exit: Exit,
 ) -> Result<()> {
-    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+    let write = |out: &mut dyn Write, style: Style| -> std::io::Result<()> {
         match format {
             ReportFormat::Json => {
                 let doc =
-                    outcome::outcomes_json("apply", &run.correlation_id, outcomes, code, masker);
+                    outcome::outcomes_json("apply", &ctx.run.correlation_id, outcomes, exit.code());
                 writeln!(
                     out,
                     "{}",
                     serde_json::to_string_pretty(&doc).unwrap_or_default()
                 )
             }
-            ReportFormat::Table => {
-                let style = if mode == ProgressMode::Ndjson {
-                    render::Style {
-                        color: settings::stderr_color(global.color),
-                        width: None,
-                    }
-                } else {
-                    settings::stdout_style(global.color)
-                };
-                outcome::outcomes(out, outcomes, masker, style)
-            }
+            ReportFormat::Table => outcome::outcomes(out, outcomes, style),
         }
     };
     if mode == ProgressMode::Ndjson {
         // stdout carries only the event lines.
-        write(&mut std::io::stderr().lock())?;
-        Ok(())
+        let style = Style {
+            width: None,
+            ..ctx.stderr
+        };
+        super::write_stderr(|out| write(out, style))
     } else {
-        super::write_stdout(write)
+        super::write_stdout(|out| write(out, ctx.stdout))
     }
 }
 
-async fn from_plan_file(
-    global: &GlobalArgs,
-    path: &std::path::Path,
-) -> Result<(SdkCloudFormation, Vec<ApplyTarget>, Masker)> {
-    let plan = super::read_plan(path)?;
-    let patterns: Vec<glob::Pattern> = global
+/// The plan file, narrowed to the stacks `--stack` selects.
+fn from_plan_file(ctx: &Context, path: &std::path::Path) -> Result<Plan> {
+    let mut plan = planfile::read(path)?;
+    let patterns: Vec<glob::Pattern> = ctx
+        .global
         .stacks
         .iter()
         .map(|s| {
             glob::Pattern::new(s).with_context(|| format!("--stack `{s}` is not a valid glob"))
         })
         .collect::<Result<_>>()?;
-    let targets: Vec<ApplyTarget> = plan
-        .stacks
-        .iter()
-        .filter(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.stack)))
-        .map(ApplyTarget::from_plan)
-        .collect();
-    if targets.is_empty() {
+    plan.stacks
+        .retain(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.stack)));
+    if plan.stacks.is_empty() {
         bail!(
             "{}: no stack to apply (the plan is empty or --stack matched none of it)",
             path.display()
         );
     }
-    let cfn = super::sdk(global).await;
-    let masker = super::config_masker(global);
-    Ok((cfn, targets, masker))
+    Ok(plan)
 }
 
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
-async fn plan_now(
-    global: &GlobalArgs,
-    args: &ApplyArgs,
-    run: &RunContext,
-) -> Result<Option<(SdkCloudFormation, Vec<ApplyTarget>, Masker)>> {
-    let (cfn, specs) = super::load(global).await?;
-    let masker = Masker::for_specs(&specs);
+async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
+    let specs = ctx.selected_stacks().await?;
+    let cfn = ctx.cfn().await;
     eprintln!(
-        "cfdeploy plan: {} stack{} · correlation id {}",
-        specs.len(),
-        if specs.len() == 1 { "" } else { "s" },
-        run.correlation_id
+        "cfdeploy plan: {} · correlation id {}",
+        super::stacks(specs.len()),
+        ctx.run.correlation_id
     );
-    let cfn = Arc::new(cfn);
-    let plan = plan_fleet(
-        Arc::clone(&cfn),
-        specs,
-        run,
-        &PlanOptions {
-            concurrency: usize::from(args.concurrency),
-            poll: PollOptions::default(),
-        },
-    )
-    .await;
-    let style = render::Style {
-        color: settings::stderr_color(global.color),
-        width: settings::stdout_style(global.color).width,
+    let options = PlanOptions {
+        concurrency: usize::from(args.concurrency),
+        poll: PollOptions::default(),
     };
-    let mut err = std::io::stderr().lock();
-    render::plan(&mut err, &plan, Format::Table, style)?;
-    drop(err);
-    let cfn = Arc::into_inner(cfn).context("the plan still holds the AWS client")?;
-    let targets: Vec<ApplyTarget> = plan.stacks.iter().map(ApplyTarget::from_plan).collect();
+    let plan = plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, masker).await;
+    let style = Style {
+        color: ctx.stderr.color,
+        width: ctx.stdout.width.or(ctx.stderr.width),
+    };
+    super::write_stderr(|err| render::plan(err, &plan, Format::Table, style))?;
 
     if plan.has_changes() && !args.yes {
-        let ask = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        let confirmed = ask
-            && confirm(
-                plan.stacks
-                    .iter()
-                    .filter(|s| s.status.has_changes())
-                    .count(),
-            )?;
+        let ask = ctx.interactive();
+        let changing = plan
+            .stacks
+            .iter()
+            .filter(|s| s.status.has_changes())
+            .count();
+        let confirmed = ask && confirm(changing)?;
         if !confirmed {
-            for t in targets
-                .iter()
-                .filter(|t| t.status == PlanStatus::Create || t.status == PlanStatus::Update)
-            {
-                if let Some(arn) = &t.change_set_arn {
-                    let _ = cfn.delete_change_set(&t.region, arn).await;
+            for s in plan.stacks.iter().filter(|s| s.status.has_changes()) {
+                if let Some(arn) = &s.change_set_arn {
+                    delete_quietly(cfn.as_ref(), &s.region, arn).await;
                 }
             }
             if ask {
@@ -220,13 +188,13 @@ async fn plan_now(
             return Ok(None);
         }
     }
-    Ok(Some((cfn, targets, masker)))
+    Ok(Some(Masked::into_inner(plan)))
 }
 
 fn confirm(stacks: usize) -> Result<bool> {
     eprint!(
-        "Apply the changes to {stacks} stack{}? Only 'yes' applies: ",
-        if stacks == 1 { "" } else { "s" }
+        "Apply the changes to {}? Only 'yes' applies: ",
+        super::stacks(stacks)
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();

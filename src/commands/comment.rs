@@ -1,38 +1,35 @@
 //! `cfdeploy comment`: one living plan comment per pull request and config.
 
 use std::io::Write;
-use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 
-use crate::cli::{CommentArgs, GlobalArgs};
+use crate::cli::CommentArgs;
 use crate::comment::{self, Footer, GITHUB_COMMENT_LIMIT};
+use crate::context::{Context, Env};
+use crate::exit::Exit;
 use crate::github::GitHub;
+use crate::planfile;
 use crate::render::summary_line;
 
-pub async fn run(global: &GlobalArgs, args: &CommentArgs) -> Result<ExitCode> {
-    let mut plan = super::read_plan(&args.plan)?;
-    super::config_masker(global).scrub_plan(&mut plan);
-    let config = global.config.display().to_string();
+pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
+    // A plan file holds no secrets, but a value may match a `mask:` pattern added since.
+    let plan = ctx.masker().await.mask(planfile::read(&args.plan)?);
+    let config = ctx.config_path().display().to_string();
     let footer = Footer {
-        commit: std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()),
+        commit: ctx.env.get("GITHUB_SHA").map(str::to_string),
         apply_hint: format!(
             "applied after merge with `cfdeploy apply --config {config}`; change sets of this plan are checked against the stacks before they run"
         ),
     };
 
     // The job summary gets the whole plan, never cut.
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "cannot open GITHUB_STEP_SUMMARY ({})",
-                    path.to_string_lossy()
-                )
-            })?;
+            .open(path)
+            .with_context(|| format!("cannot open GITHUB_STEP_SUMMARY ({path})"))?;
         let full = comment::body(&plan, &config, &footer, usize::MAX);
         file.write_all(full.as_bytes())?;
         file.write_all(b"\n")?;
@@ -41,26 +38,28 @@ pub async fn run(global: &GlobalArgs, args: &CommentArgs) -> Result<ExitCode> {
     let body = comment::body(&plan, &config, &footer, GITHUB_COMMENT_LIMIT);
     if args.dry_run {
         super::write_stdout(|out| out.write_all(body.as_bytes()))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Ok);
     }
 
-    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let Some(token) = token else {
+    let Some(token) = ctx.env.get("GITHUB_TOKEN").map(str::to_string) else {
         bail!("GITHUB_TOKEN is not set: the comment needs a token that may write pull-request comments (or pass --dry-run to print it)");
     };
-    let repo = std::env::var("GITHUB_REPOSITORY")
-        .ok()
-        .filter(|r| r.contains('/'));
+    let repo = ctx
+        .env
+        .get("GITHUB_REPOSITORY")
+        .filter(|r| r.contains('/'))
+        .map(str::to_string);
     let Some(repo) = repo else {
         bail!("GITHUB_REPOSITORY is not set to `owner/name`: run in GitHub Actions or set it");
     };
-    let api = std::env::var("GITHUB_API_URL")
-        .ok()
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "https://api.github.com".to_string());
+    let api = ctx
+        .env
+        .get("GITHUB_API_URL")
+        .unwrap_or("https://api.github.com")
+        .to_string();
     let pr = match args.pr {
         Some(pr) => pr,
-        None => pr_from_event()?,
+        None => pr_from_event(&ctx.env)?,
     };
 
     let marker = comment::marker(&config);
@@ -82,24 +81,24 @@ pub async fn run(global: &GlobalArgs, args: &CommentArgs) -> Result<ExitCode> {
     match posted {
         Ok((verb, c)) => {
             eprintln!("{verb} the plan comment on pull request #{pr}: {}", c.url);
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Ok)
         }
         Err(e) => {
             // A failure to comment never hides the plan's own result.
             eprintln!("error: could not post the plan comment: {e}");
             eprintln!("the plan itself: {}", summary_line(&plan.summary()));
-            Ok(ExitCode::from(crate::EXIT_FAILURE))
+            Ok(Exit::Failure)
         }
     }
 }
 
 /// The pull request number from the event GitHub Actions wrote (`GITHUB_EVENT_PATH`).
-fn pr_from_event() -> Result<u64> {
-    let Some(path) = std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()) else {
+fn pr_from_event(env: &Env) -> Result<u64> {
+    let Some(path) = env.get("GITHUB_EVENT_PATH") else {
         bail!("no pull request: pass --pr N, or run on a pull_request event (GITHUB_EVENT_PATH)");
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read GITHUB_EVENT_PATH ({})", path.to_string_lossy()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read GITHUB_EVENT_PATH ({path})"))?;
     let event: serde_json::Value =
         serde_json::from_str(&text).context("GITHUB_EVENT_PATH is not JSON")?;
     event["pull_request"]["number"]

@@ -1,34 +1,34 @@
 //! `cfdeploy plan`.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tracing::Instrument;
 
-use crate::cli::{GlobalArgs, PlanArgs};
-use crate::plan::{plan_fleet, PlanOptions, PollOptions};
-use crate::render::{self, json};
-use crate::run::RunContext;
-use crate::{settings, EXIT_CHANGES, EXIT_FAILURE, EXIT_OK};
+use crate::cli::PlanArgs;
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::plan::{plan_fleet, PlanOptions};
+use crate::poll::PollOptions;
+use crate::{planfile, render};
 
-pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
-    let run = RunContext::new();
-    let span = tracing::info_span!("run", correlation_id = %run.correlation_id, command = "plan");
+pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
+    let span =
+        tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "plan");
     async {
-        let (cfn, specs) = super::load(global).await?;
+        let specs = ctx.selected_stacks().await?;
+        let masker = ctx.masker().await;
+        let cfn = ctx.cfn().await;
         eprintln!(
-            "cfdeploy plan: {} stack{} · correlation id {}",
-            specs.len(),
-            if specs.len() == 1 { "" } else { "s" },
-            run.correlation_id
+            "cfdeploy plan: {} · correlation id {}",
+            super::stacks(specs.len()),
+            ctx.run.correlation_id
         );
         let options = PlanOptions {
             concurrency: usize::from(args.concurrency),
             poll: PollOptions::default(),
         };
-        let cfn = Arc::new(cfn);
-        let plan = plan_fleet(Arc::clone(&cfn), specs, &run, &options).await;
+        let plan = plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, &masker).await;
         tracing::info!(
             calls = cfn.calls(),
             stacks = plan.stacks.len(),
@@ -36,25 +36,20 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<ExitCode> {
         );
 
         if let Some(path) = &args.out {
-            let mut text = serde_json::to_vec_pretty(&json::document(&plan))?;
-            text.push(b'\n');
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+            planfile::write(path, &plan)?;
         }
-        let style = settings::stdout_style(global.color);
-        super::write_stdout(|out| render::plan(out, &plan, args.format, style))?;
+        super::write_stdout(|out| render::plan(out, &plan, args.format, ctx.stdout))?;
         if let Some(path) = &args.out {
             eprintln!("plan written to {}", path.display());
         }
 
-        let code = if plan.has_errors() {
-            EXIT_FAILURE
+        Ok(if plan.has_errors() {
+            Exit::Failure
         } else if args.detailed_exitcode && plan.has_changes() {
-            EXIT_CHANGES
+            Exit::Changes
         } else {
-            EXIT_OK
-        };
-        Ok(ExitCode::from(code))
+            Exit::Ok
+        })
     }
     .instrument(span)
     .await

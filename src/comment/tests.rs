@@ -44,12 +44,12 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
     }
 }
 
-fn fleet(stacks: Vec<StackPlan>) -> Plan {
-    Plan {
+fn fleet(stacks: Vec<StackPlan>) -> crate::mask::Masked<Plan> {
+    crate::mask::Masker::default().mask(Plan {
         correlation_id: "3f9a2c0011223344".into(),
         created_at: "2026-11-23T10:15:00Z".into(),
         stacks,
-    }
+    })
 }
 
 fn footer() -> Footer {
@@ -181,7 +181,7 @@ fn snapshot_of_a_small_plan() {
 
 #[test]
 fn snapshot_of_a_destructive_plan() {
-    let plan = crate::render::tests_snapshots::sample_plan();
+    let plan = crate::mask::Masker::default().mask(crate::render::tests_snapshots::sample_plan());
     let text = body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT);
     let first = text
         .lines()

@@ -1,6 +1,7 @@
 //! Root-cause selection over event sequences in `fixtures/events` (AWS CLI JSON, newest first).
 
 use super::*;
+use crate::model::StackStatus;
 
 fn events(fixture: &str) -> Vec<StackEvent> {
     let path = format!("{}/fixtures/events/{fixture}", env!("CARGO_MANIFEST_DIR"));
@@ -19,7 +20,7 @@ fn events(fixture: &str) -> Vec<StackEvent> {
                 .filter(|p| !p.is_empty())
                 .map(str::to_string),
             resource_type: e["ResourceType"].as_str().unwrap().into(),
-            status: e["ResourceStatus"].as_str().unwrap().into(),
+            status: crate::model::EventStatus(e["ResourceStatus"].as_str().unwrap().into()),
             reason: e["ResourceStatusReason"].as_str().map(str::to_string),
             timestamp: e["Timestamp"].as_str().unwrap().into(),
         })
@@ -30,7 +31,7 @@ fn events(fixture: &str) -> Vec<StackEvent> {
 fn the_failure_comes_first_not_the_cancelled_cascade() {
     let d = diagnose(
         "orders-prod",
-        "ROLLBACK_COMPLETE",
+        &StackStatus::parse("ROLLBACK_COMPLETE"),
         &events("create-failed-with-cancelled-cascade.json"),
         20,
         vec![],
@@ -47,11 +48,11 @@ fn the_failure_comes_first_not_the_cancelled_cascade() {
         .unwrap()
         .contains("Queue quota exceeded"));
     assert_eq!(
-        d.tail.first().unwrap().status,
+        d.tail.first().unwrap().status.as_str(),
         "CREATE_IN_PROGRESS",
         "the operation starts at its CREATE_IN_PROGRESS"
     );
-    assert_eq!(d.tail.last().unwrap().status, "ROLLBACK_COMPLETE");
+    assert_eq!(d.tail.last().unwrap().status.as_str(), "ROLLBACK_COMPLETE");
     assert!(d
         .next_step
         .contains("cfdeploy rollback orders-prod --delete"));
@@ -60,7 +61,13 @@ fn the_failure_comes_first_not_the_cancelled_cascade() {
 #[test]
 fn earlier_operations_never_appear() {
     let all = events("update-rollback-failed-after-an-earlier-failed-update.json");
-    let d = diagnose("billing-prod", "UPDATE_ROLLBACK_FAILED", &all, 100, vec![]);
+    let d = diagnose(
+        "billing-prod",
+        &StackStatus::parse("UPDATE_ROLLBACK_FAILED"),
+        &all,
+        100,
+        vec![],
+    );
     assert!(d
         .tail
         .iter()
@@ -80,7 +87,7 @@ fn earlier_operations_never_appear() {
 fn the_tail_is_the_last_n_events_oldest_first() {
     let d = diagnose(
         "billing-prod",
-        "UPDATE_ROLLBACK_FAILED",
+        &StackStatus::parse("UPDATE_ROLLBACK_FAILED"),
         &events("update-rollback-failed-after-an-earlier-failed-update.json"),
         3,
         vec![],
@@ -100,7 +107,7 @@ fn the_tail_is_the_last_n_events_oldest_first() {
 fn a_failed_nested_stack_is_followed_into_its_own_events() {
     let parent = diagnose(
         "platform-prod",
-        "ROLLBACK_COMPLETE",
+        &StackStatus::parse("ROLLBACK_COMPLETE"),
         &events("nested-stack-failed-parent.json"),
         20,
         vec![],
@@ -111,7 +118,7 @@ fn a_failed_nested_stack_is_followed_into_its_own_events() {
     assert!(follow[0].1.contains(":stack/platform-prod-Storage-1ABC/"));
     let child = diagnose(
         "platform-prod-Storage-1ABC",
-        "CREATE_FAILED",
+        &StackStatus::parse("CREATE_FAILED"),
         &events("nested-stack-failed-child.json"),
         20,
         vec![],
@@ -126,8 +133,14 @@ fn a_failed_nested_stack_is_followed_into_its_own_events() {
 #[test]
 fn when_only_the_stack_says_why_its_reason_stands_in() {
     let mut all = events("create-failed-with-cancelled-cascade.json");
-    all.retain(|e| !(e.logical_id == "WorkQueue" && e.status == "CREATE_FAILED"));
-    let d = diagnose("orders-prod", "ROLLBACK_COMPLETE", &all, 20, vec![]);
+    all.retain(|e| !(e.logical_id == "WorkQueue" && e.status.as_str() == "CREATE_FAILED"));
+    let d = diagnose(
+        "orders-prod",
+        &StackStatus::parse("ROLLBACK_COMPLETE"),
+        &all,
+        20,
+        vec![],
+    );
     assert_eq!(d.root_causes.len(), 1);
     assert!(d.root_causes[0].is_stack_event());
     assert!(d.root_causes[0]

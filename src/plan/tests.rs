@@ -2,138 +2,38 @@
 //! the incomplete-values warning, busy and unusable stacks) and the cleanup it must do.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::cfn::CreatedChangeSet;
+use crate::cfn::fake::{FakeCfn, Fault, NextChangeSet};
 use crate::model::{
-    Action, ChangeSetPage, PropertyChange, Replacement, RequiresRecreation, StackStatus,
+    Action, ChangeSetPage, ChangeSetStatus, PropertyChange, Replacement, RequiresRecreation,
+    ResourceChange, StackStatus,
 };
 use crate::template::Template;
 
-#[derive(Default)]
-struct Fake {
-    stack: Option<Stack>,
-    deployed_template: String,
-    create_error: Option<CfnError>,
-    /// Pages by (include_property_values, next_token); a pending page is served `pending` times first.
-    pages: HashMap<(bool, Option<String>), ChangeSetPage>,
-    pending: Mutex<usize>,
-    calls: Mutex<Vec<String>>,
+/// The fake with stack `api` deployed in `status` from TEMPLATE (none for `None`).
+fn fake(status: Option<StackStatus>) -> FakeCfn {
+    let fake = match status {
+        Some(status) => FakeCfn::new().with_stack("api", status),
+        None => FakeCfn::new(),
+    };
+    fake.set_parameters("api", &[("Name", "api"), ("Token", "****")]);
+    fake.set_template("api", TEMPLATE);
+    fake
 }
 
-impl Fake {
-    fn log(&self, call: String) {
-        self.calls.lock().unwrap().push(call);
-    }
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-}
-
-impl CloudFormation for Fake {
-    async fn describe_stack(&self, _: &str, stack: &str) -> Result<Option<Stack>, CfnError> {
-        self.log(format!("DescribeStacks {stack}"));
-        Ok(self.stack.clone())
-    }
-    async fn get_template(&self, _: &str, _: &str) -> Result<String, CfnError> {
-        self.log("GetTemplate".into());
-        Ok(self.deployed_template.clone())
-    }
-    async fn create_change_set(
-        &self,
-        _: &str,
-        r: &ChangeSetRequest,
-    ) -> Result<CreatedChangeSet, CfnError> {
-        self.log(format!(
-            "CreateChangeSet {:?} {}",
-            r.change_set_type, r.change_set_name
-        ));
-        if let crate::cfn::TemplateSource::Url(url) = &r.template {
-            self.log(format!("TemplateURL {url}"));
-        }
-        match &self.create_error {
-            Some(e) => Err(e.clone()),
-            None => Ok(CreatedChangeSet {
-                arn: "arn:cs".into(),
-                stack_id: Some("arn:stack".into()),
-            }),
-        }
-    }
-    async fn describe_change_set(
-        &self,
-        _: &str,
-        arn: &str,
-        include: bool,
-        token: Option<&str>,
-    ) -> Result<ChangeSetPage, CfnError> {
-        self.log(format!(
-            "DescribeChangeSet {arn} values={include} token={token:?}"
-        ));
-        {
-            let mut pending = self.pending.lock().unwrap();
-            if *pending > 0 {
-                *pending -= 1;
-                return Ok(page(ChangeSetStatus::CreatePending, None, vec![], None));
-            }
-        }
-        Ok(self
-            .pages
-            .get(&(include, token.map(str::to_string)))
-            .cloned()
-            .unwrap_or_else(|| panic!("unscripted page values={include} token={token:?}")))
-    }
-    async fn delete_change_set(&self, _: &str, arn: &str) -> Result<(), CfnError> {
-        self.log(format!("DeleteChangeSet {arn}"));
-        Ok(())
-    }
-    async fn execute_change_set(&self, _: &str, _: &str, _: bool) -> Result<(), CfnError> {
-        panic!("plan never executes a change set")
-    }
-    async fn describe_stack_events(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-    ) -> Result<crate::model::StackEventPage, CfnError> {
-        panic!("plan never reads stack events")
-    }
-    async fn update_termination_protection(
-        &self,
-        _: &str,
-        _: &str,
-        _: bool,
-    ) -> Result<(), CfnError> {
-        panic!("plan never changes termination protection")
-    }
-    async fn cancel_update_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
-        panic!("plan never cancels")
-    }
-    async fn continue_update_rollback(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[String],
-    ) -> Result<(), CfnError> {
-        panic!("plan never rolls back")
-    }
-    async fn rollback_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
-        panic!("plan never rolls back")
-    }
-    async fn delete_stack(&self, _: &str, _: &str) -> Result<(), CfnError> {
-        panic!("plan never deletes a stack")
-    }
-    async fn upload_template(
-        &self,
-        region: &str,
-        bucket: &str,
-        key: &str,
-        body: &str,
-    ) -> Result<String, CfnError> {
-        self.log(format!("PutObject {bucket} {key} {}", body.len()));
-        Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
-    }
+/// The next change set is served from these pages.
+fn pages(fake: &FakeCfn, pending_polls: usize, pages: Vec<((bool, Option<&str>), ChangeSetPage)>) {
+    fake.next_change_set(NextChangeSet {
+        pending_polls,
+        pages: pages
+            .into_iter()
+            .map(|((values, token), page)| ((values, token.map(str::to_string)), page))
+            .collect::<HashMap<_, _>>(),
+        ..NextChangeSet::default()
+    });
 }
 
 fn page(
@@ -144,6 +44,7 @@ fn page(
 ) -> ChangeSetPage {
     ChangeSetPage {
         stack_id: None,
+        stack_name: None,
         status,
         status_reason: reason.map(str::to_string),
         execution_status: None,
@@ -180,21 +81,6 @@ fn detail(name: &str, before: Option<&str>, after: Option<&str>) -> PropertyChan
     }
 }
 
-fn stack(status: &str) -> Stack {
-    Stack {
-        stack_id: "arn:stack".into(),
-        name: "api".into(),
-        status: StackStatus(status.into()),
-        status_reason: None,
-        last_updated: Some("2026-11-01T00:00:00Z".into()),
-        creation_time: None,
-        parameters: vec![
-            ("Name".into(), "api".into()),
-            ("Token".into(), "****".into()),
-        ],
-    }
-}
-
 const TEMPLATE: &str = "Parameters:\n  Name: {Type: String}\n  Token: {Type: String, NoEcho: true}\nResources:\n  Q: {Type: AWS::SQS::Queue}\n";
 
 fn spec(params: &[(&str, &str)]) -> StackSpec {
@@ -228,56 +114,61 @@ fn fast() -> PollOptions {
     }
 }
 
-async fn plan_one(fake: Fake, params: &[(&str, &str)]) -> (Plan, Arc<Fake>) {
+async fn plan_one(fake: FakeCfn, params: &[(&str, &str)]) -> (Plan, Arc<FakeCfn>) {
     let fake = Arc::new(fake);
     let options = PlanOptions {
         concurrency: 2,
         poll: fast(),
     };
+    let specs = vec![spec(params)];
+    let masker = Masker::for_specs(&specs);
     let plan = plan_fleet(
         Arc::clone(&fake),
-        vec![spec(params)],
+        specs,
         &RunContext::new(),
         &options,
+        &masker,
     )
     .await;
-    (plan, fake)
+    (plan.into_inner(), fake)
 }
 
 #[tokio::test]
 async fn every_page_of_changes_is_read_after_polling_past_pending() {
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        deployed_template: TEMPLATE.into(),
-        ..Fake::default()
-    };
-    *fake.pending.get_mut().unwrap() = 3;
-    fake.pages.insert(
-        (true, None),
-        page(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![modify("A", detail("X", Some("1"), Some("2")))],
-            Some("t1"),
-        ),
-    );
-    fake.pages.insert(
-        (true, Some("t1".into())),
-        page(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![modify("B", detail("Y", None, None))],
-            Some("t2"),
-        ),
-    );
-    fake.pages.insert(
-        (true, Some("t2".into())),
-        page(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![modify("C", detail("Z", None, None))],
-            None,
-        ),
+    let fake = fake(Some(StackStatus::UpdateComplete));
+    let complete = ChangeSetStatus::CreateComplete;
+    pages(
+        &fake,
+        3,
+        vec![
+            (
+                (true, None),
+                page(
+                    complete.clone(),
+                    None,
+                    vec![modify("A", detail("X", Some("1"), Some("2")))],
+                    Some("t1"),
+                ),
+            ),
+            (
+                (true, Some("t1")),
+                page(
+                    complete.clone(),
+                    None,
+                    vec![modify("B", detail("Y", None, None))],
+                    Some("t2"),
+                ),
+            ),
+            (
+                (true, Some("t2")),
+                page(
+                    complete,
+                    None,
+                    vec![modify("C", detail("Z", None, None))],
+                    None,
+                ),
+            ),
+        ],
     );
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "secret-token")]).await;
     let s = &plan.stacks[0];
@@ -290,45 +181,45 @@ async fn every_page_of_changes_is_read_after_polling_past_pending() {
         .filter(|c| c.contains("token=None"))
         .count();
     assert_eq!(polls, 4, "three pending polls and the first page");
-    assert_eq!(s.change_set_arn.as_deref(), Some("arn:cs"));
-    assert!(
-        !fake
-            .calls()
-            .iter()
-            .any(|c| c.starts_with("DeleteChangeSet")),
+    assert_eq!(
+        fake.change_sets_of("api"),
+        [s.change_set_arn.clone().unwrap()],
         "a change set to review is kept"
     );
+    assert_eq!(fake.count("DeleteChangeSet"), 0);
 }
 
 #[tokio::test]
 async fn incomplete_property_values_are_described_again_without_values_and_merged() {
     let warning = "[WARN] --include-property-values option can return incomplete ChangeSet data because: ChangeSet creation failed for resource [B]";
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        deployed_template: TEMPLATE.into(),
-        ..Fake::default()
-    };
+    let fake = fake(Some(StackStatus::UpdateComplete));
     // With values: only A, with its values. Without values: A and B, no values.
-    fake.pages.insert(
-        (true, None),
-        page(
-            ChangeSetStatus::CreateComplete,
-            Some(warning),
-            vec![modify("A", detail("X", Some("1"), Some("2")))],
-            None,
-        ),
-    );
-    fake.pages.insert(
-        (false, None),
-        page(
-            ChangeSetStatus::CreateComplete,
-            Some(warning),
-            vec![
-                modify("A", detail("X", None, None)),
-                modify("B", detail("Y", None, None)),
-            ],
-            None,
-        ),
+    pages(
+        &fake,
+        0,
+        vec![
+            (
+                (true, None),
+                page(
+                    ChangeSetStatus::CreateComplete,
+                    Some(warning),
+                    vec![modify("A", detail("X", Some("1"), Some("2")))],
+                    None,
+                ),
+            ),
+            (
+                (false, None),
+                page(
+                    ChangeSetStatus::CreateComplete,
+                    Some(warning),
+                    vec![
+                        modify("A", detail("X", None, None)),
+                        modify("B", detail("Y", None, None)),
+                    ],
+                    None,
+                ),
+            ),
+        ],
     );
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     let s = &plan.stacks[0];
@@ -345,33 +236,26 @@ async fn incomplete_property_values_are_described_again_without_values_and_merge
 
 #[tokio::test]
 async fn no_changes_deletes_the_change_set_and_is_not_an_error() {
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        ..Fake::default()
-    };
-    fake.pages.insert((true, None), page(ChangeSetStatus::Failed, Some("The submitted information didn't contain changes. Submit different information to create a change set."), vec![], None));
+    let fake = fake(Some(StackStatus::UpdateComplete));
+    fake.next_change_set(NextChangeSet {
+        failed: Some("The submitted information didn't contain changes. Submit different information to create a change set.".into()),
+        ..NextChangeSet::default()
+    });
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     assert_eq!(plan.stacks[0].status, PlanStatus::NoChanges);
     assert_eq!(plan.stacks[0].change_set_arn, None);
-    assert!(fake.calls().contains(&"DeleteChangeSet arn:cs".to_string()));
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert!(fake.change_sets_of("api").is_empty());
     assert!(!plan.has_errors());
 }
 
 #[tokio::test]
 async fn a_failed_change_set_reports_its_reason_and_is_deleted() {
-    let mut fake = Fake {
-        stack: None,
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(
-            ChangeSetStatus::Failed,
-            Some("Template error: unresolved resource dependencies [Nope]"),
-            vec![],
-            None,
-        ),
-    );
+    let fake = fake(None);
+    fake.next_change_set(NextChangeSet {
+        failed: Some("Template error: unresolved resource dependencies [Nope]".into()),
+        ..NextChangeSet::default()
+    });
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     let s = &plan.stacks[0];
     assert_eq!(s.status, PlanStatus::Error);
@@ -380,15 +264,13 @@ async fn a_failed_change_set_reports_its_reason_and_is_deleted() {
         .as_deref()
         .unwrap()
         .contains("unresolved resource dependencies [Nope]"));
-    assert!(fake.calls().contains(&"DeleteChangeSet arn:cs".to_string()));
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert!(fake.change_sets_of("api").is_empty());
 }
 
 #[tokio::test]
 async fn a_busy_stack_is_reported_without_a_change_set() {
-    let fake = Fake {
-        stack: Some(stack("UPDATE_IN_PROGRESS")),
-        ..Fake::default()
-    };
+    let fake = fake(Some(StackStatus::UpdateInProgress));
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     assert_eq!(plan.stacks[0].status, PlanStatus::Busy);
     assert!(plan.stacks[0]
@@ -401,14 +283,11 @@ async fn a_busy_stack_is_reported_without_a_change_set() {
 
 #[tokio::test]
 async fn a_rolled_back_create_cannot_be_updated_and_says_how_to_fix_it() {
-    let fake = Fake {
-        stack: Some(stack("ROLLBACK_COMPLETE")),
-        ..Fake::default()
-    };
+    let fake = fake(Some(StackStatus::RollbackComplete));
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     let error = plan.stacks[0].error.as_deref().unwrap();
     assert!(
-        error.contains("ROLLBACK_COMPLETE") && error.contains("delete-stack --stack-name api"),
+        error.contains("ROLLBACK_COMPLETE") && error.contains("`cfdeploy rollback api --delete`"),
         "{error}"
     );
     assert_eq!(fake.calls(), ["DescribeStacks api"]);
@@ -416,34 +295,27 @@ async fn a_rolled_back_create_cannot_be_updated_and_says_how_to_fix_it() {
 
 #[tokio::test]
 async fn a_stack_in_review_is_planned_as_a_create() {
-    let mut fake = Fake {
-        stack: Some(stack("REVIEW_IN_PROGRESS")),
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(ChangeSetStatus::CreateComplete, None, vec![], None),
-    );
+    let fake = fake(Some(StackStatus::ReviewInProgress));
     let (plan, fake) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     assert_eq!(plan.stacks[0].status, PlanStatus::Create);
     assert!(fake
         .calls()
-        .iter()
-        .any(|c| c.starts_with("CreateChangeSet Create")));
-    assert!(!fake.calls().contains(&"GetTemplate".to_string()));
+        .contains(&"CreateChangeSet api Create".to_string()));
+    assert_eq!(fake.count("GetTemplate"), 0);
 }
 
 #[tokio::test]
 async fn missing_capabilities_get_a_hint() {
-    let fake = Fake {
-        stack: None,
-        create_error: Some(CfnError::Api {
-            operation: "CreateChangeSet".into(),
+    let fake = fake(None);
+    fake.fail(
+        "CreateChangeSet",
+        Fault::Error {
             code: "InsufficientCapabilitiesException".into(),
             message: "Requires capabilities : [CAPABILITY_NAMED_IAM]".into(),
-        }),
-        ..Fake::default()
-    };
+        },
+        1,
+        0,
+    );
     let (plan, _) = plan_one(fake, &[("Name", "api"), ("Token", "t")]).await;
     let error = plan.stacks[0].error.as_deref().unwrap();
     assert!(
@@ -455,20 +327,12 @@ async fn missing_capabilities_get_a_hint() {
 #[tokio::test]
 async fn secrets_are_masked_in_values_diffs_and_errors() {
     let secret = "s3cr3t-token-value";
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        deployed_template: format!("# {secret}\n{TEMPLATE}"),
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![modify("A", detail("Value", Some("old"), Some(secret)))],
-            None,
-        ),
-    );
+    let fake = fake(Some(StackStatus::UpdateComplete));
+    fake.set_template("api", &format!("# {secret}\n{TEMPLATE}"));
+    fake.next_change_set(NextChangeSet {
+        changes: vec![modify("A", detail("Value", Some("old"), Some(secret)))],
+        ..NextChangeSet::default()
+    });
     let (plan, _) = plan_one(fake, &[("Name", "api"), ("Token", secret)]).await;
     let debug = format!("{plan:?}");
     assert!(!debug.contains(secret), "{debug}");
@@ -485,67 +349,32 @@ async fn secrets_are_masked_in_values_diffs_and_errors() {
 
 #[tokio::test]
 async fn the_fingerprint_records_the_deployed_state_without_secrets() {
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        deployed_template: TEMPLATE.into(),
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(ChangeSetStatus::CreateComplete, None, vec![], None),
-    );
-    let (a, _) = plan_one(fake, &[("Name", "api"), ("Token", "one")]).await;
+    let (a, _) = plan_one(
+        fake(Some(StackStatus::UpdateComplete)),
+        &[("Name", "api"), ("Token", "one")],
+    )
+    .await;
     let f = &a.stacks[0].fingerprint;
-    assert_eq!(f.stack_status.as_deref(), Some("UPDATE_COMPLETE"));
-    assert_eq!(f.last_updated.as_deref(), Some("2026-11-01T00:00:00Z"));
+    assert_eq!(f.stack_status, Some(StackStatus::UpdateComplete));
+    assert_eq!(f.last_updated.as_deref(), Some("2026-11-20T10:00:00Z"));
     assert_eq!(
         f.deployed_template_sha256.as_ref().map(String::len),
         Some(64)
     );
-    let mut fake = Fake {
-        stack: Some(stack("UPDATE_COMPLETE")),
-        deployed_template: TEMPLATE.into(),
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(ChangeSetStatus::CreateComplete, None, vec![], None),
-    );
-    let (b, _) = plan_one(fake, &[("Name", "api"), ("Token", "two")]).await;
+    let (b, _) = plan_one(
+        fake(Some(StackStatus::UpdateComplete)),
+        &[("Name", "api"), ("Token", "two")],
+    )
+    .await;
     assert_eq!(
         f.parameters_sha256, b.stacks[0].fingerprint.parameters_sha256,
         "a NoEcho value does not feed the hash"
     );
 }
 
-#[test]
-fn polling_backs_off_to_its_cap() {
-    let p = PollOptions {
-        initial: Duration::from_millis(250),
-        max: Duration::from_secs(3),
-        timeout: Duration::from_secs(60),
-    };
-    let mut d = p.initial;
-    let mut seen = vec![d];
-    for _ in 0..10 {
-        d = p.next(d);
-        seen.push(d);
-    }
-    assert!(seen[1] > seen[0] && seen[2] > seen[1]);
-    assert_eq!(*seen.last().unwrap(), Duration::from_secs(3));
-}
-
 #[tokio::test]
 async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed_by_url() {
-    let mut fake = Fake {
-        stack: None,
-        ..Fake::default()
-    };
-    fake.pages.insert(
-        (true, None),
-        page(ChangeSetStatus::CreateComplete, None, vec![], None),
-    );
-    let fake = Arc::new(fake);
+    let fake = Arc::new(fake(None));
     let mut big = spec(&[("Name", "api"), ("Token", "t")]);
     let body = format!("Description: \"{}\"\n{TEMPLATE}", "x".repeat(60_000));
     big.template = Arc::new(Template::parse(body.clone()).unwrap());
@@ -554,7 +383,14 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
         concurrency: 1,
         poll: fast(),
     };
-    let plan = plan_fleet(Arc::clone(&fake), vec![big], &RunContext::new(), &options).await;
+    let plan = plan_fleet(
+        Arc::clone(&fake),
+        vec![big],
+        &RunContext::new(),
+        &options,
+        &Masker::default(),
+    )
+    .await;
     assert_eq!(
         plan.stacks[0].status,
         PlanStatus::Create,
@@ -562,7 +398,7 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
         plan.stacks[0].error
     );
     let sha = &plan.stacks[0].fingerprint.template_sha256;
-    let calls = fake.calls();
+    let calls = fake.uploads();
     assert!(
         calls.contains(&format!(
             "PutObject deploy-artifacts cfdeploy/templates/{sha}.yaml {}",
@@ -576,15 +412,16 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
 #[tokio::test]
 async fn an_aws_error_quoting_a_secret_is_masked_before_it_is_logged_or_kept() {
     let secret = "quoted-s3cr3t-value";
-    let fake = Fake {
-        stack: None,
-        create_error: Some(CfnError::Api {
-            operation: "CreateChangeSet".into(),
+    let fake = fake(None);
+    fake.fail(
+        "CreateChangeSet",
+        Fault::Error {
             code: "ValidationError".into(),
             message: format!("Parameter 'Token' value '{secret}' does not match pattern"),
-        }),
-        ..Fake::default()
-    };
+        },
+        1,
+        0,
+    );
     let (plan, _) = plan_one(fake, &[("Name", "api"), ("Token", secret)]).await;
     let error = plan.stacks[0].error.as_deref().unwrap();
     assert!(

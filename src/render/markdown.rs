@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::{one_line, summary_line, truncate};
+use crate::mask::Masked;
 use crate::model::{Plan, PlanStatus, Replacement, RequiresRecreation, StackPlan};
 
 /// Longest before/after value shown in a cell; the JSON plan has the whole value.
@@ -39,11 +40,15 @@ impl Default for MarkdownOptions {
     }
 }
 
-pub fn plan(out: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+pub fn plan(out: &mut dyn Write, plan: &Masked<Plan>) -> io::Result<()> {
     plan_with(out, plan, &MarkdownOptions::default())
 }
 
-pub fn plan_with(out: &mut dyn Write, plan: &Plan, options: &MarkdownOptions) -> io::Result<()> {
+pub fn plan_with(
+    out: &mut dyn Write,
+    plan: &Masked<Plan>,
+    options: &MarkdownOptions,
+) -> io::Result<()> {
     let summary = plan.summary();
     if let Some(marker) = &options.marker {
         writeln!(out, "{marker}")?;

@@ -8,6 +8,7 @@ pub mod table;
 
 use std::io::{self, Write};
 
+use crate::mask::Masked;
 use crate::model::{Plan, PlanSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,7 +41,12 @@ pub struct Style {
     pub width: Option<u16>,
 }
 
-pub fn plan(out: &mut dyn Write, plan: &Plan, format: Format, style: Style) -> io::Result<()> {
+pub fn plan(
+    out: &mut dyn Write,
+    plan: &Masked<Plan>,
+    format: Format,
+    style: Style,
+) -> io::Result<()> {
     match format {
         Format::Table => table::plan(out, plan, style),
         Format::Markdown => markdown::plan(out, plan),

@@ -8,8 +8,8 @@ use comfy_table::Cell;
 use serde_json::{json, Value};
 
 use super::{fit_column, new_table, paint, visible_width, Fit, Style, BOLD, GREEN, RED_BOLD};
-use crate::mask::Masker;
-use crate::model::{Diagnosis, Outcome, OutcomeKind, StackEvent};
+use crate::mask::Masked;
+use crate::model::{Diagnosis, Family, Outcome, OutcomeKind, StackEvent};
 
 fn duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
@@ -23,13 +23,12 @@ fn duration(seconds: f64) -> String {
 /// The table of outcomes, each failure's diagnosis, and the summary line.
 pub fn outcomes(
     out: &mut dyn Write,
-    outcomes: &[Outcome],
-    masker: &Masker,
+    outcomes: &Masked<Vec<Outcome>>,
     style: Style,
 ) -> io::Result<()> {
-    for o in outcomes {
+    for o in outcomes.iter() {
         if let Some(d) = &o.diagnosis {
-            diagnosis(out, d, masker, style)?;
+            diagnosis_text(out, d, style)?;
             writeln!(out)?;
         }
     }
@@ -41,7 +40,7 @@ pub fn outcomes(
         &["Stack", "Result", "Status", "Duration"]
     };
     table.set_header(headers.iter().map(|h| Cell::new(paint(style, BOLD, h))));
-    for o in outcomes {
+    for o in outcomes.iter() {
         let result = if o.kind.succeeded() {
             paint(style, GREEN, o.kind.label())
         } else if o.kind == OutcomeKind::NotStarted {
@@ -52,16 +51,14 @@ pub fn outcomes(
         let mut row = vec![
             o.stack.clone(),
             result,
-            o.status.clone().unwrap_or_else(|| "-".to_string()),
+            o.status
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".to_string()),
             duration(o.seconds),
         ];
         if notes {
-            row.push(
-                o.message
-                    .as_deref()
-                    .map(|m| masker.scrub(m))
-                    .unwrap_or_default(),
-            );
+            row.push(o.message.clone().unwrap_or_default());
         }
         table.add_row(row);
     }
@@ -89,17 +86,20 @@ pub fn summary_line(outcomes: &[Outcome]) -> String {
 }
 
 /// One stack's diagnosis: root cause first, then the tail of this operation's events.
-pub fn diagnosis(
-    out: &mut dyn Write,
-    d: &Diagnosis,
-    masker: &Masker,
-    style: Style,
-) -> io::Result<()> {
-    let failed = d.status.contains("FAILED") || d.status.contains("ROLLBACK");
+pub fn diagnosis(out: &mut dyn Write, d: &Masked<Diagnosis>, style: Style) -> io::Result<()> {
+    diagnosis_text(out, d, style)
+}
+
+fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Result<()> {
+    // ✓ only for a stack whose last operation succeeded; ✗ for one that failed or rolled back;
+    // a plain mark for one in progress, in review, deleted or unknown.
+    let failed = d.status.is_failure() || d.status.family() == Family::RolledBack;
     let mark = if failed {
         paint(style, RED_BOLD, &format!("✗ {}", d.stack))
-    } else {
+    } else if d.status.family() == Family::Complete {
         paint(style, GREEN, &format!("✓ {}", d.stack))
+    } else {
+        format!("• {}", d.stack)
     };
     writeln!(out, "{mark} {}", d.status)?;
     if d.root_causes.is_empty() {
@@ -121,7 +121,7 @@ pub fn diagnosis(
             )?;
             if let Some(reason) = &e.reason {
                 // The reason starts at column 6 and wraps back to it.
-                let text = format!("      {}", masker.scrub(reason));
+                let text = format!("      {reason}");
                 writeln!(out, "{}", wrap(&text, style.width, 6))?;
             }
         }
@@ -135,10 +135,7 @@ pub fn diagnosis(
                 e.logical_id,
                 e.resource_type,
                 e.status,
-                e.reason
-                    .as_deref()
-                    .map(|r| masker.scrub(r))
-                    .unwrap_or_default()
+                e.reason.as_deref().unwrap_or_default()
             )?;
         }
     }
@@ -162,14 +159,11 @@ pub fn diagnosis(
                     e.logical_id.clone(),
                     e.resource_type.clone(),
                     if e.is_failure() {
-                        paint(style, RED_BOLD, &e.status)
+                        paint(style, RED_BOLD, e.status.as_str())
                     } else {
-                        e.status.clone()
+                        e.status.to_string()
                     },
-                    e.reason
-                        .as_deref()
-                        .map(|r| masker.scrub(r))
-                        .unwrap_or_default(),
+                    e.reason.clone().unwrap_or_default(),
                 ]
             })
             .collect();
@@ -264,24 +258,29 @@ fn wrap(text: &str, width: Option<u16>, indent: usize) -> String {
     out
 }
 
-fn event_json(e: &StackEvent, masker: &Masker) -> Value {
+fn event_json(e: &StackEvent) -> Value {
     json!({
         "timestamp": e.timestamp,
         "logical_id": e.logical_id,
         "physical_id": e.physical_id,
         "resource_type": e.resource_type,
-        "status": e.status,
-        "reason": e.reason.as_deref().map(|r| masker.scrub(r)),
+        "status": e.status.as_str(),
+        "reason": e.reason,
     })
 }
 
-pub fn diagnosis_json(d: &Diagnosis, masker: &Masker) -> Value {
+/// The JSON of one diagnosis (`events --format json`, and inside the outcomes).
+pub fn diagnosis_json(d: &Masked<Diagnosis>) -> Value {
+    diagnosis_value(d)
+}
+
+fn diagnosis_value(d: &Diagnosis) -> Value {
     json!({
         "stack": d.stack,
-        "status": d.status,
-        "root_causes": d.root_causes.iter().map(|e| event_json(e, masker)).collect::<Vec<_>>(),
-        "events": d.tail.iter().map(|e| event_json(e, masker)).collect::<Vec<_>>(),
-        "nested": d.nested.iter().map(|n| diagnosis_json(n, masker)).collect::<Vec<_>>(),
+        "status": d.status.as_str(),
+        "root_causes": d.root_causes.iter().map(event_json).collect::<Vec<_>>(),
+        "events": d.tail.iter().map(event_json).collect::<Vec<_>>(),
+        "nested": d.nested.iter().map(diagnosis_value).collect::<Vec<_>>(),
         "next_step": d.next_step,
     })
 }
@@ -290,9 +289,8 @@ pub fn diagnosis_json(d: &Diagnosis, masker: &Masker) -> Value {
 pub fn outcomes_json(
     kind: &str,
     correlation_id: &str,
-    outcomes: &[Outcome],
+    outcomes: &Masked<Vec<Outcome>>,
     exit_code: u8,
-    masker: &Masker,
 ) -> Value {
     json!({
         "version": 1,
@@ -302,10 +300,10 @@ pub fn outcomes_json(
             "stack": o.stack,
             "region": o.region,
             "result": o.kind.key(),
-            "status": o.status,
+            "status": o.status.as_ref().map(|s| s.as_str()),
             "duration_seconds": (o.seconds * 10.0).round() / 10.0,
-            "message": o.message.as_deref().map(|m| masker.scrub(m)),
-            "diagnosis": o.diagnosis.as_ref().map(|d| diagnosis_json(d, masker)),
+            "message": o.message,
+            "diagnosis": o.diagnosis.as_ref().map(diagnosis_value),
         })).collect::<Vec<_>>(),
         "summary": summary_line(outcomes),
         "exit_code": exit_code,
@@ -324,7 +322,7 @@ mod tests {
             logical_id: id.into(),
             physical_id: None,
             resource_type: rtype.into(),
-            status: status.into(),
+            status: crate::model::EventStatus(status.into()),
             reason: reason.map(str::to_string),
             timestamp: "2026-11-23T11:19:13Z".into(),
         }
@@ -341,7 +339,7 @@ mod tests {
         );
         let d = Diagnosis {
             stack: "orders-prod".into(),
-            status: "UPDATE_ROLLBACK_COMPLETE".into(),
+            status: crate::model::StackStatus::UpdateRollbackComplete,
             root_causes: vec![failed.clone()],
             tail: vec![
                 failed,
@@ -353,8 +351,7 @@ mod tests {
         let mut out = Vec::new();
         diagnosis(
             &mut out,
-            &d,
-            &Masker::default(),
+            &crate::mask::Masker::default().mask(d),
             Style {
                 color: false,
                 width: Some(100),

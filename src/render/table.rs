@@ -9,6 +9,7 @@ use super::{
     fit_column, new_table, one_line, paint, summary_line, truncate, Fit, Style, BOLD, DIM, GREEN,
     RED, RED_BOLD, YELLOW,
 };
+use crate::mask::Masked;
 use crate::model::{
     Action, Plan, PlanStatus, PropertyChange, Replacement, RequiresRecreation, StackPlan,
 };
@@ -16,7 +17,7 @@ use crate::model::{
 /// Longest before/after value shown in a table cell; the JSON plan has the whole value.
 const MAX_VALUE_CHARS: usize = 60;
 
-pub fn plan(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+pub fn plan(out: &mut dyn Write, plan: &Masked<Plan>, style: Style) -> io::Result<()> {
     for stack in &plan.stacks {
         stack_section(out, stack, style)?;
         writeln!(out)?;

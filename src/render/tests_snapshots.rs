@@ -212,7 +212,13 @@ pub(crate) fn sample_plan() -> Plan {
 
 fn render(format: Format, style: Style) -> String {
     let mut out = Vec::new();
-    plan(&mut out, &sample_plan(), format, style).unwrap();
+    plan(
+        &mut out,
+        &crate::mask::Masker::default().mask(sample_plan()),
+        format,
+        style,
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -297,16 +303,19 @@ fn json() {
 #[test]
 fn a_saved_plan_reads_back_as_the_same_plan() {
     let plan = sample_plan();
-    assert_eq!(json::plan_from_document(&json::document(&plan)), Ok(plan));
-    let mut edited = json::document(&sample_plan());
+    assert_eq!(
+        crate::planfile::plan_from_document(&crate::planfile::document(&plan)),
+        Ok(plan)
+    );
+    let mut edited = crate::planfile::document(&sample_plan());
     edited.stacks[1].status = "maybe".into();
     assert_eq!(
-        json::plan_from_document(&edited),
+        crate::planfile::plan_from_document(&edited),
         Err("stack `orders-prod` has an unknown status `maybe`".to_string())
     );
-    let mut edited = json::document(&sample_plan());
+    let mut edited = crate::planfile::document(&sample_plan());
     edited.stacks[1].change_set_arn = None;
-    assert!(json::plan_from_document(&edited)
+    assert!(crate::planfile::plan_from_document(&edited)
         .unwrap_err()
         .contains("has no change_set_arn"));
 }
@@ -314,10 +323,10 @@ fn a_saved_plan_reads_back_as_the_same_plan() {
 #[test]
 fn json_round_trips_through_its_schema() {
     let text = render(Format::Json, Style::default());
-    let doc: json::PlanDocument = serde_json::from_str(&text).unwrap();
+    let doc: crate::planfile::PlanDocument = serde_json::from_str(&text).unwrap();
     assert_eq!(doc.version, 1);
     assert_eq!(doc.kind, "plan");
-    assert_eq!(doc, json::document(&sample_plan()));
+    assert_eq!(doc, crate::planfile::document(&sample_plan()));
     assert_eq!(doc.summary.replace, 1);
     assert_eq!(doc.summary.modify, 2);
 }

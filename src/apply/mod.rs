@@ -1,0 +1,70 @@
+//! `cfdeploy apply`: executes exactly the reviewed change sets. Each plan entry is verified
+//! against CloudFormation (`verify`), the verified plan becomes a rollout (waves, concurrency,
+//! failure budget), an engine runs it (`engine::local`, one stack at a time by `stack`), and the
+//! change sets this run verified but did not execute are deleted. `repair` is `cfdeploy rollback`.
+
+pub mod repair;
+pub mod stack;
+pub mod verify;
+
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::cfn::change_set::delete_quietly;
+use crate::cfn::CloudFormation;
+use crate::engine::{self, Events};
+use crate::model::{Outcome, OutcomeKind, Plan};
+use crate::rollout::{Rollout, RolloutOptions};
+use crate::watch::Interrupt;
+pub use stack::StackOptions;
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub rollout: RolloutOptions,
+    /// `--allow-destructive`: apply destructive changes of every stack.
+    pub allow_destructive: bool,
+    pub stack: StackOptions,
+}
+
+/// Verifies every entry of `plan`, runs the rollout, and returns an outcome per entry, in the
+/// plan's order.
+pub async fn apply_plan<C: CloudFormation>(
+    cfn: Arc<C>,
+    plan: &Plan,
+    options: &ApplyOptions,
+    events: &Events,
+    interrupt: Interrupt,
+) -> Vec<Outcome> {
+    let verified: Vec<verify::Verified> = stream::iter(&plan.stacks)
+        .map(|entry| verify::verify(cfn.as_ref(), entry, options.allow_destructive))
+        .buffered(options.rollout.concurrency.max(1))
+        .collect()
+        .await;
+    let rollout = Rollout::new(
+        &plan.correlation_id,
+        verified.iter().map(|v| v.stack.clone()).collect(),
+        &options.rollout,
+    );
+    let outcomes = engine::local::run(
+        Arc::clone(&cfn),
+        &rollout,
+        &options.stack,
+        events,
+        interrupt,
+    )
+    .await;
+
+    // No change set of cfdeploy's is left behind but the executed ones; only change sets verified
+    // to be the stack's own are touched.
+    for (v, o) in verified.iter().zip(&outcomes) {
+        let not_executed = matches!(
+            o.kind,
+            OutcomeKind::NotStarted | OutcomeKind::Refused | OutcomeKind::Blocked
+        );
+        if let Some(arn) = v.owned_change_set.as_deref().filter(|_| not_executed) {
+            delete_quietly(cfn.as_ref(), &v.stack.region, arn).await;
+        }
+    }
+    outcomes
+}

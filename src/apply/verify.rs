@@ -1,0 +1,216 @@
+//! Turns one entry of a reviewed plan into what the rollout does with the stack: execute its
+//! change set, attach to an operation already running, or nothing (with the reason). Before a
+//! change set may run, it must still be this stack's and executable, and the stack must be as
+//! the plan saw it.
+
+use crate::cfn::CloudFormation;
+use crate::fingerprint::{deployed_parameters_sha256, sha256_hex};
+use crate::model::{ChangeSetStatus, OutcomeKind, PlanStatus, Stack, StackPlan, StackStatus};
+use crate::rollout::{RolloutStack, StackAction};
+
+/// A plan entry checked against CloudFormation.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub stack: RolloutStack,
+    /// The change set verified to be this stack's: the only one cleanup may delete.
+    pub owned_change_set: Option<String>,
+}
+
+/// Checks one plan entry. `allow_destructive` is `--allow-destructive`; a stack's own
+/// `allow_destructive` comes from its entry.
+pub async fn verify<C: CloudFormation>(
+    cfn: &C,
+    entry: &StackPlan,
+    allow_destructive: bool,
+) -> Verified {
+    let mut verified = Verified {
+        stack: RolloutStack {
+            stack: entry.stack.clone(),
+            region: entry.region.clone(),
+            action: settled(OutcomeKind::Unchanged, None, None),
+            changes: entry.changes.len(),
+            termination_protection: entry.termination_protection,
+        },
+        owned_change_set: None,
+    };
+    verified.stack.action = match decide(cfn, entry, allow_destructive, &mut verified).await {
+        Ok(action) | Err(action) => action,
+    };
+    verified
+}
+
+fn settled(kind: OutcomeKind, status: Option<StackStatus>, message: Option<String>) -> StackAction {
+    StackAction::Settled {
+        kind,
+        status,
+        message,
+    }
+}
+
+fn refused(status: Option<StackStatus>, why: impl Into<String>) -> StackAction {
+    settled(OutcomeKind::Refused, status, Some(why.into()))
+}
+
+/// `Ok` carries the action for a stack that passed; `Err` the action for one that did not.
+async fn decide<C: CloudFormation>(
+    cfn: &C,
+    entry: &StackPlan,
+    allow_destructive: bool,
+    verified: &mut Verified,
+) -> Result<StackAction, StackAction> {
+    match entry.status {
+        PlanStatus::NoChanges => {
+            return Ok(settled(
+                OutcomeKind::Unchanged,
+                entry.fingerprint.stack_status.clone(),
+                None,
+            ))
+        }
+        PlanStatus::Error => {
+            let why = entry.error.as_deref().unwrap_or("the plan failed");
+            return Err(refused(None, format!("not planned: {why}")));
+        }
+        PlanStatus::Busy | PlanStatus::Create | PlanStatus::Update => {}
+    }
+
+    // An operation already running (a CI runner died mid-apply, say) is attached to, never doubled.
+    let current = cfn
+        .describe_stack(&entry.region, &entry.stack)
+        .await
+        .map_err(|e| refused(None, e.to_string()))?;
+    let status = current.as_ref().map(|s| s.status.clone());
+    if let Some(stack) = current.as_ref().filter(|s| s.status.is_in_progress()) {
+        return Ok(StackAction::Attach {
+            status: stack.status.clone(),
+        });
+    }
+    if entry.status == PlanStatus::Busy {
+        return Err(refused(
+            status,
+            "it was busy when planned, so there is no change set to execute; plan again",
+        ));
+    }
+    let arn = check_change_set(cfn, entry, current.as_ref())
+        .await
+        .map_err(|why| {
+            refused(
+                status.clone(),
+                format!("{why}; nothing was executed — plan again"),
+            )
+        })?;
+    verified.owned_change_set = Some(arn.clone());
+    check_stack(cfn, entry, current.as_ref())
+        .await
+        .map_err(|why| {
+            refused(
+                status.clone(),
+                format!("{why}; nothing was executed — plan again"),
+            )
+        })?;
+
+    let destructive: Vec<&str> = entry
+        .changes
+        .iter()
+        .filter_map(|c| c.destructive.as_deref())
+        .collect();
+    if !destructive.is_empty() && !allow_destructive && !entry.allow_destructive {
+        return Err(settled(
+            OutcomeKind::Blocked,
+            status,
+            Some(format!(
+                "{}; nothing was executed. Pass --allow-destructive, or set `allow_destructive: true` for the stack",
+                destructive.join("; ")
+            )),
+        ));
+    }
+    Ok(StackAction::Execute {
+        change_set_arn: arn,
+        create: entry.status == PlanStatus::Create,
+    })
+}
+
+/// The change set still exists, belongs to this stack, and can be executed. Returns its ARN.
+async fn check_change_set<C: CloudFormation>(
+    cfn: &C,
+    entry: &StackPlan,
+    current: Option<&Stack>,
+) -> Result<String, String> {
+    let arn = entry
+        .change_set_arn
+        .as_deref()
+        .ok_or("the plan has no change set for it")?;
+    let page = cfn
+        .describe_change_set(&entry.region, arn, false, None)
+        .await
+        .map_err(|e| match e.code() {
+            Some("ChangeSetNotFound") | Some("ChangeSetNotFoundException") => {
+                "its change set no longer exists".to_string()
+            }
+            _ => format!("cannot read its change set: {e}"),
+        })?;
+    if let Some(name) = page.stack_name.as_deref().filter(|n| *n != entry.stack) {
+        return Err(format!("its change set belongs to another stack ({name})"));
+    }
+    let expected_ids = [
+        entry.stack_id.as_deref(),
+        current.map(|s| s.stack_id.as_str()),
+    ];
+    for expected in expected_ids.into_iter().flatten() {
+        if let Some(actual) = page.stack_id.as_deref().filter(|a| *a != expected) {
+            return Err(format!(
+                "its change set belongs to another stack ({actual})"
+            ));
+        }
+    }
+    let execution = page.execution_status.as_deref().unwrap_or("UNKNOWN");
+    if page.status != ChangeSetStatus::CreateComplete || execution != "AVAILABLE" {
+        return Err(format!(
+            "its change set cannot be executed any more (status {:?}, execution status {execution})",
+            page.status
+        ));
+    }
+    Ok(arn.to_string())
+}
+
+/// The stack is as the plan saw it.
+async fn check_stack<C: CloudFormation>(
+    cfn: &C,
+    entry: &StackPlan,
+    current: Option<&Stack>,
+) -> Result<(), String> {
+    let fp = &entry.fingerprint;
+    let now = current.map(|s| &s.status);
+    if entry.status == PlanStatus::Create {
+        return match now {
+            Some(status) if *status != StackStatus::ReviewInProgress => Err(format!(
+                "the stack was created by someone else since the plan (it is {status})"
+            )),
+            _ => Ok(()),
+        };
+    }
+    let stack = current.ok_or("the stack was deleted since the plan")?;
+    if Some(&stack.status) != fp.stack_status.as_ref() {
+        return Err(format!(
+            "the stack changed since the plan: it was {}, it is {}",
+            fp.stack_status.as_ref().map(|s| s.as_str()).unwrap_or("-"),
+            stack.status
+        ));
+    }
+    if stack.last_updated != fp.last_updated {
+        return Err(format!(
+            "the stack was updated since the plan (at {})",
+            stack.last_updated.as_deref().unwrap_or("-")
+        ));
+    }
+    if Some(deployed_parameters_sha256(&stack.parameters)) != fp.deployed_parameters_sha256 {
+        return Err("the stack's parameters changed since the plan".to_string());
+    }
+    let template = cfn
+        .get_template(&entry.region, &entry.stack)
+        .await
+        .map_err(|e| format!("cannot read its template: {e}"))?;
+    if Some(sha256_hex(template.as_bytes())) != fp.deployed_template_sha256 {
+        return Err("the stack's template changed since the plan".to_string());
+    }
+    Ok(())
+}

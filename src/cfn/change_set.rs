@@ -1,0 +1,169 @@
+//! Change sets as a whole: waiting for CloudFormation to compute one, reading every page of its
+//! changes, recognising "no changes", and completing incomplete property values.
+
+use std::collections::BTreeMap;
+
+use super::{CfnError, CloudFormation};
+use crate::model::{ChangeSetStatus, ResourceChange};
+use crate::poll::PollOptions;
+
+/// Why a change set could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeSetError {
+    #[error("{0}")]
+    Cfn(#[from] CfnError),
+    /// CloudFormation was still computing it when the poll timed out.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+/// What a change set turned out to be once CloudFormation computed it.
+#[derive(Debug)]
+pub enum ChangeSetOutcome {
+    Ready(Vec<ResourceChange>),
+    NoChanges,
+    Failed(String),
+}
+
+/// What CloudFormation says when a change set would change nothing. It reports this as FAILED.
+pub fn is_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes")
+        || reason.contains("No updates are to be performed")
+        || reason.contains("does not contain any changes")
+}
+
+/// CloudFormation's warning that `IncludePropertyValues` could not compute every value.
+fn is_incomplete_values_warning(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("propert") && (r.contains("incomplete") || r.contains("[warn]"))
+}
+
+/// Polls the change set until CloudFormation has computed it, then reads every page of its
+/// changes (with property values, completed from a plain description when CloudFormation warns
+/// that the values are incomplete).
+pub async fn wait_and_read<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    arn: &str,
+    poll: &PollOptions,
+) -> Result<ChangeSetOutcome, ChangeSetError> {
+    let started = tokio::time::Instant::now();
+    let mut backoff = poll.backoff();
+    let first = loop {
+        let page = cfn.describe_change_set(region, arn, true, None).await?;
+        if !page.status.is_pending() {
+            break page;
+        }
+        if started.elapsed() >= poll.timeout {
+            return Err(ChangeSetError::Timeout(format!(
+                "the change set was still {:?} after {}s; it was deleted, try again",
+                page.status,
+                poll.timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    };
+    match first.status {
+        ChangeSetStatus::CreateComplete => {}
+        ChangeSetStatus::Failed => {
+            let reason = first.status_reason.unwrap_or_default();
+            return Ok(if is_no_changes(&reason) {
+                ChangeSetOutcome::NoChanges
+            } else {
+                ChangeSetOutcome::Failed(if reason.is_empty() {
+                    "(CloudFormation gave no reason)".to_string()
+                } else {
+                    reason
+                })
+            });
+        }
+        other => {
+            return Ok(ChangeSetOutcome::Failed(format!(
+                "unexpected change set status {other:?}"
+            )))
+        }
+    }
+    let incomplete = first
+        .status_reason
+        .as_deref()
+        .is_some_and(is_incomplete_values_warning);
+    let with_values = read_rest(cfn, region, arn, true, first.changes, first.next_token).await?;
+    if !incomplete {
+        return Ok(ChangeSetOutcome::Ready(with_values));
+    }
+    tracing::info!(
+        change_set = arn,
+        "property values incomplete; describing again without them"
+    );
+    let without_values = read_rest(cfn, region, arn, false, Vec::new(), None).await?;
+    Ok(ChangeSetOutcome::Ready(merge_property_values(
+        without_values,
+        &with_values,
+    )))
+}
+
+/// Reads the remaining pages of `Changes` after `first`.
+async fn read_rest<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    arn: &str,
+    include_property_values: bool,
+    mut changes: Vec<ResourceChange>,
+    mut next_token: Option<String>,
+) -> Result<Vec<ResourceChange>, ChangeSetError> {
+    if changes.is_empty() && next_token.is_none() && !include_property_values {
+        let page = cfn.describe_change_set(region, arn, false, None).await?;
+        changes = page.changes;
+        next_token = page.next_token;
+    }
+    while let Some(token) = next_token {
+        let page = cfn
+            .describe_change_set(region, arn, include_property_values, Some(&token))
+            .await?;
+        changes.extend(page.changes);
+        next_token = page.next_token;
+    }
+    Ok(changes)
+}
+
+/// The change list without property values is complete; lay the values known from the other
+/// description over it, detail by detail, where the same resource and property appear in both.
+fn merge_property_values(
+    mut complete: Vec<ResourceChange>,
+    with_values: &[ResourceChange],
+) -> Vec<ResourceChange> {
+    let by_id: BTreeMap<&str, &ResourceChange> = with_values
+        .iter()
+        .map(|c| (c.logical_id.as_str(), c))
+        .collect();
+    for change in &mut complete {
+        let Some(valued) = by_id.get(change.logical_id.as_str()) else {
+            continue;
+        };
+        if change.physical_id.is_none() {
+            change.physical_id = valued.physical_id.clone();
+        }
+        for detail in &mut change.details {
+            if let Some(v) = valued
+                .details
+                .iter()
+                .find(|v| v.attribute == detail.attribute && v.name == detail.name)
+            {
+                detail.before = detail.before.take().or_else(|| v.before.clone());
+                detail.after = detail.after.take().or_else(|| v.after.clone());
+                detail.path = detail.path.take().or_else(|| v.path.clone());
+            }
+        }
+        if change.details.is_empty() {
+            change.details = valued.details.clone();
+        }
+    }
+    complete
+}
+
+/// Deletes a change set this run created and will not use; a failure is logged, not fatal.
+pub async fn delete_quietly<C: CloudFormation>(cfn: &C, region: &str, arn: &str) {
+    if let Err(e) = cfn.delete_change_set(region, arn).await {
+        tracing::warn!(change_set = arn, error = %e, "could not delete change set");
+    }
+}

@@ -1,0 +1,13 @@
+//! The domain model: plain data in CloudFormation's own words, free of SDK types, importing
+//! nothing else of cfdeploy's. The AWS adapter (`cfn::sdk`) converts into these at the boundary;
+//! renderers and commands only ever see these.
+
+mod change_set;
+mod outcome;
+mod plan;
+mod stack;
+
+pub use change_set::*;
+pub use outcome::*;
+pub use plan::*;
+pub use stack::*;

@@ -1,0 +1,152 @@
+//! The plan of a fleet: what each stack's change set would do, and what it was computed against.
+
+use super::{Action, ResourceChange, StackStatus};
+
+/// A parameter whose value differs between the deployed stack and the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterChange {
+    pub key: String,
+    /// `None` when the stack does not have the parameter yet.
+    pub old: Option<String>,
+    /// `None` when the new template drops the parameter.
+    pub new: Option<String>,
+}
+
+/// What the plan found for one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanStatus {
+    Create,
+    Update,
+    NoChanges,
+    /// An operation is in progress on the stack; it was not waited on.
+    Busy,
+    Error,
+}
+
+impl PlanStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanStatus::Create => "create",
+            PlanStatus::Update => "update",
+            PlanStatus::NoChanges => "no-changes",
+            PlanStatus::Busy => "busy",
+            PlanStatus::Error => "error",
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        matches!(self, PlanStatus::Create | PlanStatus::Update)
+    }
+}
+
+/// The deployed state a plan was computed against, so `apply` can refuse to execute a change set
+/// if the stack moved on since it was reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fingerprint {
+    pub stack_status: Option<StackStatus>,
+    pub last_updated: Option<String>,
+    /// SHA-256 of the deployed template body, hex.
+    pub deployed_template_sha256: Option<String>,
+    /// SHA-256 of the deployed parameters (sorted `key=value` lines), hex.
+    pub deployed_parameters_sha256: Option<String>,
+    /// SHA-256 of the template body the change set was created from, hex.
+    pub template_sha256: String,
+    /// SHA-256 of the parameters the change set was created with, hex.
+    pub parameters_sha256: String,
+}
+
+/// The plan of one stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackPlan {
+    pub stack: String,
+    pub region: String,
+    /// The config file the stack is declared in, as given on the command line.
+    pub source: String,
+    pub status: PlanStatus,
+    pub stack_id: Option<String>,
+    pub change_set_arn: Option<String>,
+    pub change_set_name: Option<String>,
+    pub error: Option<String>,
+    pub changes: Vec<ResourceChange>,
+    pub parameters: Vec<ParameterChange>,
+    /// Unified diff of the deployed template against the new one (updates only).
+    pub template_diff: Option<String>,
+    pub fingerprint: Fingerprint,
+    /// From the config: `apply` turns termination protection on after a create.
+    pub termination_protection: bool,
+    /// From the config: destructive changes of this stack may be applied.
+    pub allow_destructive: bool,
+}
+
+impl StackPlan {
+    pub fn count(&self, action: &Action) -> usize {
+        self.changes.iter().filter(|c| &c.action == action).count()
+    }
+
+    pub fn replacements(&self) -> usize {
+        self.changes.iter().filter(|c| c.is_replacement()).count()
+    }
+
+    pub fn destructive(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.destructive.is_some())
+            .count()
+    }
+}
+
+/// The plan of one run across the selected stacks, in config order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub correlation_id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub stacks: Vec<StackPlan>,
+}
+
+/// Counts for the plan's one-line summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub to_change: usize,
+    pub unchanged: usize,
+    pub busy: usize,
+    pub failed: usize,
+    pub add: usize,
+    pub modify: usize,
+    pub replace: usize,
+    pub remove: usize,
+    pub import: usize,
+    /// Changes that remove or replace a stateful resource nothing keeps.
+    pub destructive: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> PlanSummary {
+        let mut s = PlanSummary::default();
+        for stack in &self.stacks {
+            match stack.status {
+                PlanStatus::Create | PlanStatus::Update => s.to_change += 1,
+                PlanStatus::NoChanges => s.unchanged += 1,
+                PlanStatus::Busy => s.busy += 1,
+                PlanStatus::Error => s.failed += 1,
+            }
+            s.add += stack.count(&Action::Add);
+            s.modify += stack.count(&Action::Modify) - stack.replacements();
+            s.remove += stack.count(&Action::Remove);
+            s.import += stack.count(&Action::Import);
+            s.replace += stack.replacements();
+            s.destructive += stack.destructive();
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.stacks.iter().any(|s| s.status.has_changes())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.stacks
+            .iter()
+            .any(|s| matches!(s.status, PlanStatus::Error | PlanStatus::Busy))
+    }
+}

@@ -1,0 +1,456 @@
+//! Stacks and their events, and the one table of what each CloudFormation stack status means:
+//! its family and the one piece of advice shown for it. Every decision and message about a
+//! status goes through [`StackStatus`]; no other module spells a status out.
+
+use std::fmt;
+
+/// A stack's status (`StackStatus`), every value CloudFormation documents, plus `Other` for one
+/// it adds later.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StackStatus {
+    CreateInProgress,
+    CreateFailed,
+    CreateComplete,
+    RollbackInProgress,
+    RollbackFailed,
+    RollbackComplete,
+    DeleteInProgress,
+    DeleteFailed,
+    DeleteComplete,
+    UpdateInProgress,
+    UpdateCompleteCleanupInProgress,
+    UpdateComplete,
+    UpdateFailed,
+    UpdateRollbackInProgress,
+    UpdateRollbackFailed,
+    UpdateRollbackCompleteCleanupInProgress,
+    UpdateRollbackComplete,
+    ReviewInProgress,
+    ImportInProgress,
+    ImportComplete,
+    ImportRollbackInProgress,
+    ImportRollbackFailed,
+    ImportRollbackComplete,
+    Other(String),
+}
+
+/// What a status says about the stack, for every decision cfdeploy makes about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// An operation is running; nothing new can start.
+    InProgress,
+    /// Made by a CREATE change set that was never executed: no resources, no operation.
+    Review,
+    /// The last operation succeeded.
+    Complete,
+    /// The last update (or import) failed and was rolled back cleanly: the previous template runs.
+    RolledBack,
+    /// The last operation failed with rollback disabled: the failed resources are kept.
+    Failed,
+    /// CloudFormation cannot update the stack until a person repairs it.
+    NeedsRepair,
+    /// The stack is gone.
+    Deleted,
+    /// A status this cfdeploy does not know.
+    Unknown,
+}
+
+/// What `cfdeploy rollback` does to repair a stack in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Nothing needs repairing.
+    Nothing,
+    /// `RollbackStack`: roll back an operation that failed with rollback disabled.
+    RollBack,
+    /// `ContinueUpdateRollback`, optionally skipping resources.
+    ContinueRollback,
+    /// Only deleting the stack helps (`--delete`).
+    Delete,
+    /// An operation is running: wait for it.
+    Wait,
+}
+
+impl StackStatus {
+    /// Every documented status, for tests and documentation.
+    pub const ALL: [StackStatus; 23] = [
+        StackStatus::CreateInProgress,
+        StackStatus::CreateFailed,
+        StackStatus::CreateComplete,
+        StackStatus::RollbackInProgress,
+        StackStatus::RollbackFailed,
+        StackStatus::RollbackComplete,
+        StackStatus::DeleteInProgress,
+        StackStatus::DeleteFailed,
+        StackStatus::DeleteComplete,
+        StackStatus::UpdateInProgress,
+        StackStatus::UpdateCompleteCleanupInProgress,
+        StackStatus::UpdateComplete,
+        StackStatus::UpdateFailed,
+        StackStatus::UpdateRollbackInProgress,
+        StackStatus::UpdateRollbackFailed,
+        StackStatus::UpdateRollbackCompleteCleanupInProgress,
+        StackStatus::UpdateRollbackComplete,
+        StackStatus::ReviewInProgress,
+        StackStatus::ImportInProgress,
+        StackStatus::ImportComplete,
+        StackStatus::ImportRollbackInProgress,
+        StackStatus::ImportRollbackFailed,
+        StackStatus::ImportRollbackComplete,
+    ];
+
+    /// The table: each status's spelling, family and repair.
+    fn row(&self) -> (&str, Family, Repair) {
+        use Family as F;
+        use Repair as R;
+        use StackStatus as S;
+        match self {
+            S::CreateInProgress => ("CREATE_IN_PROGRESS", F::InProgress, R::Wait),
+            S::CreateFailed => ("CREATE_FAILED", F::Failed, R::RollBack),
+            S::CreateComplete => ("CREATE_COMPLETE", F::Complete, R::Nothing),
+            S::RollbackInProgress => ("ROLLBACK_IN_PROGRESS", F::InProgress, R::Wait),
+            S::RollbackFailed => ("ROLLBACK_FAILED", F::NeedsRepair, R::Delete),
+            S::RollbackComplete => ("ROLLBACK_COMPLETE", F::NeedsRepair, R::Delete),
+            S::DeleteInProgress => ("DELETE_IN_PROGRESS", F::InProgress, R::Wait),
+            S::DeleteFailed => ("DELETE_FAILED", F::NeedsRepair, R::Delete),
+            S::DeleteComplete => ("DELETE_COMPLETE", F::Deleted, R::Nothing),
+            S::UpdateInProgress => ("UPDATE_IN_PROGRESS", F::InProgress, R::Wait),
+            S::UpdateCompleteCleanupInProgress => (
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                F::InProgress,
+                R::Wait,
+            ),
+            S::UpdateComplete => ("UPDATE_COMPLETE", F::Complete, R::Nothing),
+            S::UpdateFailed => ("UPDATE_FAILED", F::Failed, R::RollBack),
+            S::UpdateRollbackInProgress => ("UPDATE_ROLLBACK_IN_PROGRESS", F::InProgress, R::Wait),
+            S::UpdateRollbackFailed => (
+                "UPDATE_ROLLBACK_FAILED",
+                F::NeedsRepair,
+                R::ContinueRollback,
+            ),
+            S::UpdateRollbackCompleteCleanupInProgress => (
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                F::InProgress,
+                R::Wait,
+            ),
+            S::UpdateRollbackComplete => ("UPDATE_ROLLBACK_COMPLETE", F::RolledBack, R::Nothing),
+            S::ReviewInProgress => ("REVIEW_IN_PROGRESS", F::Review, R::Delete),
+            S::ImportInProgress => ("IMPORT_IN_PROGRESS", F::InProgress, R::Wait),
+            S::ImportComplete => ("IMPORT_COMPLETE", F::Complete, R::Nothing),
+            S::ImportRollbackInProgress => ("IMPORT_ROLLBACK_IN_PROGRESS", F::InProgress, R::Wait),
+            S::ImportRollbackFailed => ("IMPORT_ROLLBACK_FAILED", F::NeedsRepair, R::RollBack),
+            S::ImportRollbackComplete => ("IMPORT_ROLLBACK_COMPLETE", F::RolledBack, R::Nothing),
+            S::Other(s) => (s, F::Unknown, R::Nothing),
+        }
+    }
+
+    pub fn parse(s: &str) -> StackStatus {
+        StackStatus::ALL
+            .iter()
+            .find(|status| status.as_str() == s)
+            .cloned()
+            .unwrap_or_else(|| StackStatus::Other(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.row().0
+    }
+
+    pub fn family(&self) -> Family {
+        self.row().1
+    }
+
+    /// What `cfdeploy rollback` does about it.
+    pub fn repair(&self) -> Repair {
+        self.row().2
+    }
+
+    /// An operation is running; a new one cannot start and a watcher keeps waiting.
+    pub fn is_in_progress(&self) -> bool {
+        self.family() == Family::InProgress
+    }
+
+    /// No operation is running (the opposite of in progress; a stack in review is settled).
+    pub fn is_settled(&self) -> bool {
+        !self.is_in_progress()
+    }
+
+    /// The stack's last operation succeeded, or nothing needs a person (complete, rolled back).
+    pub fn is_healthy(&self) -> bool {
+        matches!(self.family(), Family::Complete | Family::RolledBack)
+    }
+
+    /// CloudFormation accepts an UPDATE change set for the stack.
+    pub fn accepts_update(&self) -> bool {
+        self.is_healthy()
+    }
+
+    /// The stack failed and needs attention (failed with rollback disabled, or needs repair).
+    pub fn is_failure(&self) -> bool {
+        matches!(self.family(), Family::Failed | Family::NeedsRepair)
+    }
+
+    /// The one piece of advice for a stack in this status, naming the stack as the user knows it;
+    /// `None` when there is nothing to do.
+    pub fn advice(&self, stack: &str) -> Option<String> {
+        use StackStatus as S;
+        let text = match self {
+            S::RollbackComplete => format!(
+                "Its create failed and was rolled back: it holds no resources and CloudFormation cannot update it. Fix the cause, then delete it with `cfdeploy rollback {stack} --delete` and apply again."
+            ),
+            S::RollbackFailed => format!(
+                "Its create failed and the rollback could not remove everything. Delete it with `cfdeploy rollback {stack} --delete` (add `--retain-resource LOGICAL_ID` for a resource that cannot be deleted) and apply again."
+            ),
+            S::DeleteFailed => format!(
+                "Its deletion failed. Delete it again with `cfdeploy rollback {stack} --delete`, retaining what cannot be deleted with `--retain-resource LOGICAL_ID`."
+            ),
+            S::UpdateRollbackFailed => format!(
+                "The rollback failed too; the stack needs a person. Fix what blocks the rollback, or skip the resources that cannot be rolled back: `cfdeploy rollback {stack} --skip-resource LOGICAL_ID`."
+            ),
+            S::CreateFailed | S::UpdateFailed => format!(
+                "Rollback was disabled, so the failed resources are kept for debugging. When done, roll back with `cfdeploy rollback {stack}`."
+            ),
+            S::ImportRollbackFailed => format!(
+                "The import failed and so did its rollback. Roll it back with `cfdeploy rollback {stack}`."
+            ),
+            S::UpdateRollbackComplete => {
+                "The update was rolled back; the stack runs its previous template. Fix the cause and apply again.".to_string()
+            }
+            S::ImportRollbackComplete => {
+                "The import was rolled back; the stack runs its previous template. Fix the cause and apply again.".to_string()
+            }
+            S::ReviewInProgress => format!(
+                "It was never created: a change set was made for it but never executed. Apply a plan to create it, or remove it with `cfdeploy rollback {stack} --delete`."
+            ),
+            S::DeleteComplete => "It was deleted.".to_string(),
+            S::Other(s) => format!(
+                "CloudFormation reports a status this cfdeploy does not know ({s}); see the stack in the AWS console or with `cfdeploy events {stack}`."
+            ),
+            s if s.is_in_progress() => format!(
+                "An operation is still running; watch it with `cfdeploy events {stack}`."
+            ),
+            _ => return None,
+        };
+        Some(text)
+    }
+}
+
+impl fmt::Display for StackStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stack as `DescribeStacks` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    pub stack_id: String,
+    pub name: String,
+    pub status: StackStatus,
+    pub status_reason: Option<String>,
+    /// RFC 3339; absent until the stack is first updated.
+    pub last_updated: Option<String>,
+    pub creation_time: Option<String>,
+    /// Deployed parameter values; CloudFormation returns `****` for NoEcho ones.
+    pub parameters: Vec<(String, String)>,
+}
+
+/// The status of a stack event (`ResourceStatus`). For the stack's own events it is a stack
+/// status; for a resource's, one of the resource statuses, which share the stack statuses' words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStatus(pub String);
+
+impl EventStatus {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `*_FAILED`: a resource (or the stack) failed in this step.
+    pub fn is_failure(&self) -> bool {
+        self.0.ends_with("_FAILED")
+    }
+
+    /// `*_COMPLETE`: a resource (or the stack) finished this step.
+    pub fn is_complete(&self) -> bool {
+        self.0.ends_with("_COMPLETE")
+    }
+
+    /// `*_IN_PROGRESS`.
+    pub fn is_in_progress(&self) -> bool {
+        self.0.ends_with("_IN_PROGRESS")
+    }
+
+    /// Mentions a rollback (`ROLLBACK_IN_PROGRESS`, `UPDATE_ROLLBACK_COMPLETE`, ...).
+    pub fn is_rollback(&self) -> bool {
+        self.0.contains("ROLLBACK")
+    }
+
+    /// The stack status an event about the stack itself reports.
+    pub fn stack_status(&self) -> StackStatus {
+        StackStatus::parse(&self.0)
+    }
+
+    /// A stack-level status that starts an operation (the first event of every operation).
+    pub fn starts_operation(&self) -> bool {
+        matches!(
+            self.stack_status(),
+            StackStatus::CreateInProgress
+                | StackStatus::UpdateInProgress
+                | StackStatus::DeleteInProgress
+                | StackStatus::ImportInProgress
+                | StackStatus::ReviewInProgress
+        )
+    }
+}
+
+impl fmt::Display for EventStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The resource type of a stack, and of a nested stack resource.
+pub const STACK_RESOURCE_TYPE: &str = "AWS::CloudFormation::Stack";
+
+/// One stack event (`StackEvent`), as `DescribeStackEvents` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub stack_name: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: EventStatus,
+    pub reason: Option<String>,
+    /// RFC 3339.
+    pub timestamp: String,
+}
+
+impl StackEvent {
+    /// An event about the stack itself rather than one of its resources.
+    pub fn is_stack_event(&self) -> bool {
+        self.resource_type == STACK_RESOURCE_TYPE && self.logical_id == self.stack_name
+    }
+
+    /// An event about a nested stack resource of this stack.
+    pub fn is_nested_stack(&self) -> bool {
+        self.resource_type == STACK_RESOURCE_TYPE && !self.is_stack_event()
+    }
+
+    pub fn is_failure(&self) -> bool {
+        self.status.is_failure()
+    }
+
+    /// A resource CloudFormation stopped because another one failed: a consequence, never a cause.
+    pub fn is_cancellation(&self) -> bool {
+        self.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Resource ") && r.contains(" cancelled"))
+    }
+}
+
+/// A page of `DescribeStackEvents`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEventPage {
+    pub events: Vec<StackEvent>,
+    pub next_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_status_round_trips_and_has_a_family() {
+        for status in StackStatus::ALL {
+            assert_eq!(StackStatus::parse(status.as_str()), status);
+            assert_ne!(status.family(), Family::Unknown, "{status}");
+        }
+        assert_eq!(
+            StackStatus::parse("SOMETHING_NEW"),
+            StackStatus::Other("SOMETHING_NEW".into())
+        );
+        assert_eq!(
+            StackStatus::parse("SOMETHING_NEW").family(),
+            Family::Unknown
+        );
+    }
+
+    #[test]
+    fn in_progress_is_every_status_ending_in_in_progress_except_review() {
+        for status in StackStatus::ALL {
+            let expected = status.as_str().ends_with("_IN_PROGRESS")
+                && status != StackStatus::ReviewInProgress;
+            assert_eq!(status.is_in_progress(), expected, "{status}");
+            assert_eq!(status.is_settled(), !expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn only_complete_and_cleanly_rolled_back_stacks_accept_an_update() {
+        let updatable: Vec<&str> = StackStatus::ALL
+            .iter()
+            .filter(|s| s.accepts_update())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(
+            updatable,
+            [
+                "CREATE_COMPLETE",
+                "UPDATE_COMPLETE",
+                "UPDATE_ROLLBACK_COMPLETE",
+                "IMPORT_COMPLETE",
+                "IMPORT_ROLLBACK_COMPLETE"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_status_that_needs_a_person_says_what_to_run_by_stack_name() {
+        for status in StackStatus::ALL {
+            let advice = status.advice("orders-prod");
+            match status.family() {
+                Family::Complete => assert_eq!(advice, None, "{status}"),
+                Family::NeedsRepair | Family::Failed | Family::Review | Family::InProgress => {
+                    let advice = advice.unwrap_or_else(|| panic!("{status} has no advice"));
+                    assert!(
+                        advice.contains("`cfdeploy ") && advice.contains(" orders-prod"),
+                        "{status}: {advice}"
+                    );
+                    assert!(!advice.contains("aws cloudformation"), "{status}: {advice}");
+                }
+                Family::RolledBack | Family::Deleted | Family::Unknown => {
+                    assert!(advice.is_some(), "{status}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_repair_for_each_status_matches_its_family() {
+        for status in StackStatus::ALL {
+            let repair = status.repair();
+            match status.family() {
+                Family::InProgress => assert_eq!(repair, Repair::Wait, "{status}"),
+                Family::Complete | Family::RolledBack | Family::Deleted => {
+                    assert_eq!(repair, Repair::Nothing, "{status}")
+                }
+                Family::Failed => assert_eq!(repair, Repair::RollBack, "{status}"),
+                Family::Review => assert_eq!(repair, Repair::Delete, "{status}"),
+                Family::NeedsRepair => assert_ne!(repair, Repair::Nothing, "{status}"),
+                Family::Unknown => unreachable!(),
+            }
+        }
+        assert_eq!(
+            StackStatus::UpdateRollbackFailed.repair(),
+            Repair::ContinueRollback
+        );
+    }
+
+    #[test]
+    fn event_statuses_know_failures_and_operation_starts() {
+        assert!(EventStatus("UPDATE_FAILED".into()).is_failure());
+        assert!(!EventStatus("UPDATE_COMPLETE".into()).is_failure());
+        assert!(EventStatus("REVIEW_IN_PROGRESS".into()).starts_operation());
+        assert!(!EventStatus("UPDATE_ROLLBACK_IN_PROGRESS".into()).starts_operation());
+    }
+}
