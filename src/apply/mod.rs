@@ -9,7 +9,8 @@ pub mod verify;
 
 use std::sync::Arc;
 
-use futures_util::stream::{self, StreamExt};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use crate::cfn::change_set::delete_quietly;
 use crate::cfn::CloudFormation;
@@ -36,11 +37,7 @@ pub async fn apply_plan<C: CloudFormation>(
     events: &Events,
     interrupt: Interrupt,
 ) -> Vec<Outcome> {
-    let verified: Vec<verify::Verified> = stream::iter(&plan.stacks)
-        .map(|entry| verify::verify(cfn.as_ref(), entry, options.allow_destructive))
-        .buffered(options.rollout.concurrency.max(1))
-        .collect()
-        .await;
+    let verified = verify_all(&cfn, plan, options).await;
     let rollout = Rollout::new(
         &plan.correlation_id,
         verified.iter().map(|v| v.stack.clone()).collect(),
@@ -68,3 +65,39 @@ pub async fn apply_plan<C: CloudFormation>(
     }
     outcomes
 }
+
+/// Verifies every entry, at most `concurrency` at once, in the plan's order.
+async fn verify_all<C: CloudFormation>(
+    cfn: &Arc<C>,
+    plan: &Plan,
+    options: &ApplyOptions,
+) -> Vec<verify::Verified> {
+    let semaphore = Arc::new(Semaphore::new(options.rollout.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (i, entry) in plan.stacks.iter().cloned().enumerate() {
+        let cfn = Arc::clone(cfn);
+        let semaphore = Arc::clone(&semaphore);
+        let allow = options.allow_destructive;
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = semaphore.acquire_owned().await.ok();
+            (i, verify::verify(cfn.as_ref(), &entry, allow).await)
+        });
+    }
+    let mut slots: Vec<Option<verify::Verified>> = vec![None; plan.stacks.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, v)) => slots[i] = Some(v),
+            Err(e) => tracing::error!(error = %e, "a verification task ended abnormally"),
+        }
+    }
+    // A verification that ended abnormally refuses its stack.
+    slots
+        .into_iter()
+        .zip(&plan.stacks)
+        .map(|(slot, entry)| slot.unwrap_or_else(|| verify::refused_entry(entry)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

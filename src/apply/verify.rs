@@ -39,6 +39,23 @@ pub async fn verify<C: CloudFormation>(
     verified
 }
 
+/// An entry that could not be verified at all (its check ended abnormally).
+pub fn refused_entry(entry: &StackPlan) -> Verified {
+    Verified {
+        stack: RolloutStack {
+            stack: entry.stack.clone(),
+            region: entry.region.clone(),
+            action: refused(
+                None,
+                "it could not be verified; nothing was executed — plan again",
+            ),
+            changes: entry.changes.len(),
+            termination_protection: entry.termination_protection,
+        },
+        owned_change_set: None,
+    }
+}
+
 fn settled(kind: OutcomeKind, status: Option<StackStatus>, message: Option<String>) -> StackAction {
     StackAction::Settled {
         kind,

@@ -162,6 +162,15 @@ impl FakeCfn {
         self
     }
 
+    /// An operation in progress on the stack ends in `status` after a few reads.
+    pub fn finishes_with(&self, stack: &str, status: StackStatus) {
+        if let Some(s) = find_mut(&mut self.state().stacks, stack) {
+            s.pending
+                .push_back(step(Some("Queue"), QUEUE, "UPDATE_COMPLETE", None));
+            s.pending.push_back(step(None, "", status.as_str(), None));
+        }
+    }
+
     /// What executing this stack's change set (or repairing it) does.
     pub fn script(&self, stack: &str, script: Script) {
         self.state().scripts.insert(stack.to_string(), script);
@@ -284,6 +293,11 @@ impl FakeCfn {
             pending_polls: 0,
         });
         arn
+    }
+
+    /// Deletes a change set behind the plan's back.
+    pub fn remove_change_set(&self, arn: &str) {
+        self.state().change_sets.retain(|c| c.arn != arn);
     }
 
     /// Changes the stack behind the plan's back (another tool updated it).

@@ -472,5 +472,31 @@ fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
     Ok(out)
 }
 
+/// A stack for unit tests: `name` in us-east-1 from a small template with a NoEcho `Token`.
+#[cfg(test)]
+pub(crate) fn test_spec(name: &str) -> StackSpec {
+    const TEMPLATE: &str = "Parameters:\n  Name: {Type: String}\n  Token: {Type: String, NoEcho: true}\nResources:\n  Queue: {Type: AWS::SQS::Queue}\n  Table: {Type: AWS::DynamoDB::Table}\n";
+    StackSpec {
+        name: name.into(),
+        source: "stacks/fleet.yaml".into(),
+        template_path: "stacks/templates/service.yaml".into(),
+        template: Arc::new(Template::parse(TEMPLATE.to_string()).expect("valid")),
+        region: "us-east-1".into(),
+        parameters: [("Name", name), ("Token", "t0ken-secret")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        tags: BTreeMap::new(),
+        capabilities: vec![],
+        termination_protection: false,
+        role_arn: None,
+        notification_arns: vec![],
+        template_bucket: None,
+        allow_destructive: false,
+        stateful_types: crate::guard::StatefulTypes::default(),
+        mask: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests;
