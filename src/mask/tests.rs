@@ -1,0 +1,61 @@
+use super::*;
+
+#[test]
+fn masks_secrets_inside_text_and_whole_short_values() {
+    let m = Masker::new(["hunter22", "7"], []);
+    assert_eq!(m.scrub("password: hunter22\n"), "password: ****\n");
+    assert_eq!(m.scrub("7"), "****");
+    assert_eq!(m.scrub("port 17"), "port 17");
+}
+
+#[test]
+fn mask_patterns_mask_every_match() {
+    let m = Masker::new(
+        ["hunter22"],
+        [regex_lite::Regex::new("AKIA[0-9A-Z]{16}").unwrap()],
+    );
+    assert_eq!(
+        m.scrub("key AKIAABCDEFGHIJKLMNOP and AKIAQRSTUVWXYZ234567, pw hunter22"),
+        "key **** and ****, pw ****"
+    );
+}
+
+#[test]
+fn a_longer_secret_is_masked_whole_before_a_shorter_one_inside_it() {
+    let m = Masker::new(["abcd", "abcdefgh"], []);
+    assert_eq!(m.scrub("x abcdefgh y"), "x **** y");
+}
+
+#[test]
+fn masking_reaches_every_string_of_an_outcome() {
+    let event = StackEvent {
+        event_id: "1".into(),
+        stack_name: "s".into(),
+        logical_id: "Q".into(),
+        physical_id: Some("id-hunter22".into()),
+        resource_type: "AWS::SQS::Queue".into(),
+        status: crate::model::EventStatus("CREATE_FAILED".into()),
+        reason: Some("value hunter22 rejected".into()),
+        timestamp: "t".into(),
+    };
+    let outcome = Outcome {
+        stack: "s".into(),
+        region: "r".into(),
+        kind: crate::model::OutcomeKind::RolledBack,
+        status: None,
+        seconds: 0.0,
+        message: Some("hunter22".into()),
+        diagnosis: Some(Diagnosis {
+            stack: "s".into(),
+            status: crate::model::StackStatus::UpdateRollbackComplete,
+            root_causes: vec![event.clone()],
+            tail: vec![event],
+            nested: vec![],
+            next_step: "n".into(),
+        }),
+    };
+    let masked = Masker::new(["hunter22"], []).mask(outcome);
+    let text = format!("{:?}", *masked);
+    assert!(!text.contains("hunter22"), "{text}");
+    assert_eq!(text.matches("****").count(), 5, "{text}");
+}

@@ -1,0 +1,68 @@
+use super::*;
+use crate::model::StackEvent;
+
+fn event(id: &str, rtype: &str, status: &str, reason: Option<&str>) -> StackEvent {
+    StackEvent {
+        event_id: format!("{id}-{status}"),
+        stack_name: "orders-prod".into(),
+        logical_id: id.into(),
+        physical_id: None,
+        resource_type: rtype.into(),
+        status: crate::model::EventStatus(status.into()),
+        reason: reason.map(str::to_string),
+        timestamp: "2026-11-23T11:19:13Z".into(),
+    }
+}
+
+#[test]
+fn a_diagnosis_fits_a_narrow_terminal_without_splitting_identifiers() {
+    let long = "Resource handler returned message: \"Queue quota exceeded for account\" (HandlerErrorCode: ServiceLimitExceeded)";
+    let failed = event(
+        "EventsQueue",
+        "AWS::SQS::Queue",
+        "CREATE_FAILED",
+        Some(long),
+    );
+    let d = Diagnosis {
+        stack: "orders-prod".into(),
+        status: crate::model::StackStatus::UpdateRollbackComplete,
+        root_causes: vec![failed.clone()],
+        tail: vec![
+            failed,
+            event("orders-prod", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None),
+        ],
+        nested: vec![],
+        next_step: "The update was rolled back; the stack runs its previous template. Fix the cause and apply again.".into(),
+    };
+    let mut out = Vec::new();
+    diagnosis(
+        &mut out,
+        &crate::mask::Masker::default().mask(d),
+        Style {
+            color: false,
+            width: Some(100),
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+    for whole in [
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "AWS::CloudFormation::Stack",
+        "ServiceLimitExceeded)",
+    ] {
+        assert!(text.contains(whole), "{whole} was split:\n{text}");
+    }
+}
+
+#[test]
+fn free_text_wraps_between_words_and_keeps_its_indent() {
+    let text = "      Resource handler returned message: quota exceeded for account";
+    assert_eq!(
+        wrap(text, Some(40), 6),
+        "      Resource handler returned message:\n      quota exceeded for account"
+    );
+    assert_eq!(wrap(text, None, 6), text, "no width, no wrapping");
+}
