@@ -22,7 +22,18 @@ pub fn marker(config: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Footer {
     pub commit: Option<String>,
-    pub apply_hint: String,
+    /// The command that applies the plan after merge.
+    pub apply_command: String,
+}
+
+impl Footer {
+    /// The footer of the comment for `config`, planned at `commit`.
+    pub fn new(config: &str, commit: Option<String>) -> Footer {
+        Footer {
+            commit,
+            apply_command: format!("cfdeploy apply --config {config}"),
+        }
+    }
 }
 
 /// The comment body, at most `limit` characters. Over the limit it degrades in steps: template
@@ -114,9 +125,9 @@ fn footer_text(plan: &Plan, footer: &Footer, left_out: &[String]) -> String {
         })
         .unwrap_or_default();
     text.push_str(&format!(
-        "<sub>{commit}correlation id <code>{}</code> · {}</sub>",
+        "<sub>{commit}correlation id <code>{}</code> · applied after merge with <code>{}</code>; change sets of this plan are checked against the stacks before they run</sub>",
         markdown::escape(&plan.correlation_id),
-        markdown::escape(&footer.apply_hint)
+        markdown::escape(&footer.apply_command)
     ));
     text
 }

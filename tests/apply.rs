@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Mutex;
 
-use support::{cfdeploy, json, run, unique, Emulator, Run, Workspace};
+use support::{cfdeploy, json, run, run_or_hang, unique, Emulator, Run, Workspace};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -234,6 +234,21 @@ fn a_failed_rollback_exits_4_and_is_repaired_by_skipping_the_resource() {
         "{}",
         out.stdout
     );
+    // Every command gives the same advice for the stack, by its name.
+    let advice = format!("`cfdeploy rollback {name} --skip-resource LOGICAL_ID`");
+    let planned = cfd(&ws, &["plan"]);
+    assert_eq!(planned.code, 1, "{}", planned.stderr);
+    assert!(planned.stdout.contains(&advice), "{}", planned.stdout);
+    let events = cfd(&ws, &["events", &name]);
+    assert_eq!(events.code, 0, "{}", events.stderr);
+    assert!(
+        events
+            .stdout
+            .contains(&format!("✗ {name} UPDATE_ROLLBACK_FAILED"))
+            && events.stdout.contains(&advice),
+        "{}",
+        events.stdout
+    );
     let repair = cfd(&ws, &["rollback", &name, "--skip-resource", "WorkQueue"]);
     assert_eq!(repair.code, 0, "{}\n{}", repair.stdout, repair.stderr);
     assert!(repair.stdout.contains("repaired"), "{}", repair.stdout);
@@ -241,6 +256,54 @@ fn a_failed_rollback_exits_4_and_is_repaired_by_skipping_the_resource() {
         Emulator::shared().stack_status(&name).as_deref(),
         Some("UPDATE_ROLLBACK_COMPLETE")
     );
+}
+
+#[test]
+fn a_stack_left_in_review_is_explained_everywhere_and_removed_only_with_delete() {
+    let _g = serial();
+    let name = unique("rev");
+    let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    // A first plan that is never applied leaves the stack in REVIEW_IN_PROGRESS.
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let e = Emulator::shared();
+    assert_eq!(e.stack_status(&name).as_deref(), Some("REVIEW_IN_PROGRESS"));
+
+    let events = cfd(&ws, &["events", &name]);
+    assert_eq!(events.code, 0, "{}", events.stderr);
+    assert!(
+        events
+            .stdout
+            .contains(&format!("• {name} REVIEW_IN_PROGRESS"))
+            && events.stdout.contains("never created")
+            && !events.stdout.contains('✓')
+            && !events.stdout.contains("still running"),
+        "{}",
+        events.stdout
+    );
+
+    // Without --delete, rollback says what to do and returns (it used to wait forever).
+    let refused = run_or_hang(
+        &mut cmd(&ws, &["rollback", &name]),
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("pass --delete"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(e.stack_status(&name).as_deref(), Some("REVIEW_IN_PROGRESS"));
+
+    let deleted = cfd(&ws, &["rollback", &name, "--delete"]);
+    assert_eq!(deleted.code, 0, "{}\n{}", deleted.stdout, deleted.stderr);
+    assert!(deleted.stdout.contains("repaired"), "{}", deleted.stdout);
+    assert_eq!(e.stack_status(&name), None);
+
+    // The reviewed plan is now stale: its change set went with the stack.
+    let applied = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(applied.code, 1, "{}", applied.stdout);
+    assert!(applied.stdout.contains("refused"), "{}", applied.stdout);
+    assert_eq!(e.stack_status(&name), None, "nothing was created");
 }
 
 #[test]
@@ -263,8 +326,11 @@ fn a_stale_plan_is_refused_and_nothing_is_executed() {
     assert_eq!(other.code, 0, "{}", other.stderr);
     let out = cfd(&ws, &["apply", "--plan", "reviewed.json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    // CloudFormation removes a stack's other change sets once one is executed.
     assert!(
-        out.stdout.contains("refused") && out.stdout.contains("plan again"),
+        out.stdout.contains("refused")
+            && out.stdout.contains("its change set no longer exists")
+            && out.stdout.contains("plan again"),
         "{}",
         out.stdout
     );
@@ -424,19 +490,23 @@ fn throttled_event_reads_never_fail_a_deploy() {
     let _g = serial();
     let name = unique("thr");
     let ws = fleet(&[(&name, "templates/queue-service.yaml")], "");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     delay(0.2);
+    // The first read of the stack's events is apply's baseline, before it executes; every
+    // throttle after it lands while the operation is being watched.
     Emulator::shared().control(
         "POST",
         "/_emulator/faults",
-        r#"{"action": "DescribeStackEvents", "count": 12, "kind": "throttle"}"#,
+        r#"{"action": "DescribeStackEvents", "count": 6, "kind": "throttle", "after": 1}"#,
     );
-    let out = plan_and_apply(&ws, &[]);
+    let out = cfd(&ws, &["apply", "--plan", "plan.json"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("1 created"));
+    assert!(out.stdout.contains("1 created"), "{}", out.stdout);
     let faults = json(&Emulator::shared().control("GET", "/_emulator/faults", ""));
     assert_eq!(
-        faults[0]["remaining"], 0,
-        "the throttling was hit: {faults}"
+        (faults[0]["hits"].as_u64(), faults[0]["after"].as_u64()),
+        (Some(6), Some(0)),
+        "all six throttles hit the reads made while watching: {faults}"
     );
 }
 

@@ -16,12 +16,7 @@ pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
     // A plan file holds no secrets, but a value may match a `mask:` pattern added since.
     let plan = ctx.masker().await.mask(planfile::read(&args.plan)?);
     let config = ctx.config_path().display().to_string();
-    let footer = Footer {
-        commit: ctx.env.get("GITHUB_SHA").map(str::to_string),
-        apply_hint: format!(
-            "applied after merge with `cfdeploy apply --config {config}`; change sets of this plan are checked against the stacks before they run"
-        ),
-    };
+    let footer = Footer::new(&config, ctx.env.get("GITHUB_SHA").map(str::to_string));
 
     // The job summary gets the whole plan, never cut.
     if let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") {

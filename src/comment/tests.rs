@@ -53,10 +53,7 @@ fn fleet(stacks: Vec<StackPlan>) -> crate::mask::Masked<Plan> {
 }
 
 fn footer() -> Footer {
-    Footer {
-        commit: Some("0123456789abcdef0123".into()),
-        apply_hint: "applied after merge by `cfdeploy apply --plan`".into(),
-    }
+    Footer::new("stacks", Some("0123456789abcdef0123".into()))
 }
 
 /// Markdown stays well-formed: every fence opened is closed, and every <details> too.

@@ -116,8 +116,6 @@ pub(crate) enum Fit {
     Whole,
     /// Between words only, up to `MAX_UNBROKEN_WORD` (free text: property changes, reasons).
     BetweenWords,
-    /// Anywhere: values without spaces (ARNs, URLs) give way first.
-    Anywhere,
 }
 
 /// Constrains column `index` of `table` to `fit` its `cells` (which may hold colour codes).
@@ -146,7 +144,6 @@ pub(crate) fn fit_column(
                 width(&|c: &str| c.split_whitespace().map(visible_width).max().unwrap_or(0));
             ColumnConstraint::LowerBoundary(fixed(longest_word.min(MAX_UNBROKEN_WORD)))
         }
-        Fit::Anywhere => return,
     };
     if let Some(column) = table.column_mut(index) {
         column.set_constraint(constraint);

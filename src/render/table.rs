@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Table};
 
 use super::{
-    fit_column, new_table, one_line, paint, summary_line, truncate, Fit, Style, BOLD, DIM, GREEN,
-    RED, RED_BOLD, YELLOW,
+    fit_column, new_table, one_line, paint, summary_line, truncate, visible_width, Fit, Style,
+    BOLD, DIM, GREEN, RED, RED_BOLD, YELLOW,
 };
 use crate::mask::Masked;
 use crate::model::{
@@ -95,7 +95,20 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         )?;
     }
     if !stack.changes.is_empty() {
-        writeln!(out, "{}", resource_table(stack, style))?;
+        let (table, moved) = resource_table(stack, style);
+        writeln!(out, "{table}")?;
+        if !moved.is_empty() {
+            // Physical ids that did not fit the table, whole, under it.
+            writeln!(out, "  {}", paint(style, BOLD, "Physical IDs"))?;
+            let width = moved
+                .iter()
+                .map(|(id, _)| id.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (logical, physical) in &moved {
+                writeln!(out, "    {logical:width$}  {physical}")?;
+            }
+        }
     } else {
         writeln!(
             out,
@@ -136,7 +149,13 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
     Ok(())
 }
 
-fn resource_table(stack: &StackPlan, style: Style) -> Table {
+/// Narrowest the Changes column may get before physical ids move out of the table.
+const MIN_CHANGES_WIDTH: usize = 24;
+
+/// The resource table, and the (logical id, physical id) pairs that did not fit in it: when the
+/// terminal is too narrow for physical ids whole, they go under the table rather than being cut
+/// into pieces.
+fn resource_table(stack: &StackPlan, style: Style) -> (Table, Vec<(String, String)>) {
     let mut table = new_table(style.width);
 
     /// A column: its header, how it may wrap, and its cells.
@@ -179,16 +198,25 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
         },
     ];
     // Columns that are empty for every row (a CREATE has no physical ids) are left out.
+    let physical: Vec<String> = changes
+        .iter()
+        .map(|c| c.physical_id.clone().unwrap_or_else(|| "-".to_string()))
+        .collect();
+    let mut moved = Vec::new();
     if changes.iter().any(|c| c.physical_id.is_some()) {
-        columns.push(Column {
-            header: "Physical ID",
-            // ARNs and URLs have no spaces: this column gives way when the terminal is narrow.
-            fit: Fit::Anywhere,
-            cells: changes
+        let used: usize = columns.iter().map(|c| widest(&c.cells, c.header) + 3).sum();
+        if fits_whole(used, &physical, changes, style) {
+            columns.push(Column {
+                header: "Physical ID",
+                fit: Fit::Whole,
+                cells: physical,
+            });
+        } else {
+            moved = changes
                 .iter()
-                .map(|c| c.physical_id.clone().unwrap_or_else(|| "-".to_string()))
-                .collect(),
-        });
+                .filter_map(|c| Some((c.logical_id.clone(), c.physical_id.clone()?)))
+                .collect();
+        }
     }
     if changes.iter().any(|c| c.replacement.is_some()) {
         columns.push(Column {
@@ -233,7 +261,42 @@ fn resource_table(stack: &StackPlan, style: Style) -> Table {
     for (i, column) in columns.iter().enumerate() {
         fit_column(&mut table, i, column.header, &column.cells, column.fit);
     }
-    table
+    (table, moved)
+}
+
+/// The widest cell of a column, header included, in terminal columns.
+fn widest(cells: &[String], header: &str) -> usize {
+    cells
+        .iter()
+        .map(|c| visible_width(c))
+        .chain([header.chars().count()])
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether the table can hold the physical ids whole (next to columns already `used` wide, each
+/// with its padding and border) and still leave the Changes column room.
+fn fits_whole(
+    used: usize,
+    physical: &[String],
+    changes: &[crate::model::ResourceChange],
+    style: Style,
+) -> bool {
+    let Some(width) = style.width.map(usize::from) else {
+        return true;
+    };
+    let replacement = if changes.iter().any(|c| c.replacement.is_some()) {
+        "Replacement".len() + 3
+    } else {
+        0
+    };
+    let changes_room = if changes.iter().any(|c| !c.details.is_empty()) {
+        MIN_CHANGES_WIDTH + 3
+    } else {
+        0
+    };
+    // The table's closing border takes the last column.
+    used + widest(physical, "Physical ID") + 3 + replacement + changes_room < width
 }
 
 fn detail_line(d: &PropertyChange, style: Style) -> String {

@@ -150,8 +150,20 @@ pub(crate) fn sample_plan() -> Plan {
             vec![],
         ),
     ];
-    update.changes[1].destructive = Some(
-        "replaces stateful AWS::DynamoDB::Table OrdersTable (no UpdateReplacePolicy Retain or Snapshot)".into(),
+    // Marked by the guard, as plan marks them: the table is replaced, the old queue removed.
+    let new = crate::template::Template::parse(
+        "Resources:\n  AlarmTopic: {Type: AWS::SNS::Topic}\n  OrdersTable: {Type: AWS::DynamoDB::Table}\n  WorkQueue: {Type: AWS::SQS::Queue}\n".into(),
+    )
+    .unwrap();
+    let deployed = crate::template::Template::parse(
+        "Resources:\n  OrdersTable: {Type: AWS::DynamoDB::Table}\n  WorkQueue: {Type: AWS::SQS::Queue}\n  OldQueue: {Type: AWS::SQS::Queue}\n".into(),
+    )
+    .unwrap();
+    crate::guard::mark(
+        &mut update.changes,
+        &crate::guard::StatefulTypes::default(),
+        &new,
+        Some(&deployed),
     );
     update.parameters = vec![
         ParameterChange {
@@ -246,8 +258,14 @@ fn table_in_a_narrow_terminal_never_splits_identifiers() {
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::DynamoDB::Table",
         "OrdersTable",
+        "orders-prod-OrdersTable-1X2Y3Z",
+        "https://sqs.us-east-1.amazonaws.com/123456789012/orders-prod-work",
+        "Physical ID",
     ] {
         assert!(text.contains(id), "{id} was split:\n{text}");
+    }
+    for line in text.lines().filter(|l| l.starts_with(['┌', '│', '└', '╞'])) {
+        assert!(line.chars().count() <= 100, "wider than 100: {line}");
     }
     insta::assert_snapshot!(text);
 }

@@ -1195,6 +1195,9 @@ def take_fault(action: str) -> dict[str, Any] | None:
         REQUESTS[action] = REQUESTS.get(action, 0) + 1
         for fault in FAULTS:
             if fault["remaining"] > 0 and fault["action"] in (action, "*"):
+                if fault["after"] > 0:
+                    fault["after"] -= 1
+                    continue
                 fault["remaining"] -= 1
                 fault["hits"] = fault.get("hits", 0) + 1
                 return dict(fault)
@@ -1231,6 +1234,8 @@ def control(environ, start_response):
                     "code": payload.get("code", "InternalFailure"),
                     "message": payload.get("message", "We encountered an internal error. Please try again."),
                     "seconds": float(payload.get("seconds", 1.0)),
+                    # Matching requests to let through before the fault starts.
+                    "after": int(payload.get("after", 0)),
                     "hits": 0,
                 }
                 FAULTS.append(fault)

@@ -392,6 +392,18 @@ class EmulatorTest(unittest.TestCase):
             self.assertEqual(err.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
         self.cfn.describe_stacks()
 
+    def test_a_fault_armed_after_n_requests_lets_them_through_first(self):
+        self.control("POST", "/_emulator/faults",
+                     {"action": "DescribeStacks", "count": 1, "kind": "throttle", "after": 2})
+        self.cfn.describe_stacks()
+        self.cfn.describe_stacks()
+        with self.assertRaises(ClientError) as err:
+            self.cfn.describe_stacks()
+        self.assertEqual(err.exception.response["Error"]["Code"], "Throttling")
+        self.cfn.describe_stacks()
+        faults = self.control("GET", "/_emulator/faults")
+        self.assertEqual([(f["hits"], f["remaining"], f["after"]) for f in faults], [(1, 0, 0)])
+
     def test_armed_errors_latency_and_dropped_connections(self):
         self.control("POST", "/_emulator/faults",
                      {"action": "ListStacks", "kind": "error", "status": 503, "code": "ServiceUnavailable"})

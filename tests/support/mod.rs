@@ -107,12 +107,15 @@ impl Emulator {
         (status == 200).then_some(body)
     }
 
+    /// The stack's status; `None` only when CloudFormation says the stack does not exist. Any
+    /// other answer fails the test.
     pub fn stack_status(&self, stack: &str) -> Option<String> {
         let (status, body) = self.call(&[("Action", "DescribeStacks"), ("StackName", stack)]);
-        if status != 200 {
+        if status == 400 && body.contains("does not exist") {
             return None;
         }
-        xml_value(&body, "StackStatus")
+        assert_eq!(status, 200, "DescribeStacks {stack}: {body}");
+        Some(xml_value(&body, "StackStatus").unwrap_or_else(|| panic!("no StackStatus in {body}")))
     }
 
     /// Executes a change set as another tool would, and waits until the stack settles.
@@ -137,8 +140,14 @@ impl Emulator {
         }
     }
 
+    /// The stack's change sets that still exist; 0 when the stack itself is gone. Any other
+    /// answer fails the test.
     pub fn change_set_count(&self, stack: &str) -> usize {
-        let (_, body) = self.call(&[("Action", "ListChangeSets"), ("StackName", stack)]);
+        let (status, body) = self.call(&[("Action", "ListChangeSets"), ("StackName", stack)]);
+        if status == 400 && body.contains("does not exist") {
+            return 0;
+        }
+        assert_eq!(status, 200, "ListChangeSets {stack}: {body}");
         body.matches("<ChangeSetId>").count()
     }
 }
@@ -195,6 +204,38 @@ pub fn run(cmd: &mut Command) -> Run {
         stdout,
         stderr,
     } = cmd.output().expect("running cfdeploy");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Runs the command, failing the test (instead of hanging it) if it has not returned within
+/// `limit`: for commands that used to wait forever.
+pub fn run_or_hang(cmd: &mut Command, limit: Duration) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running cfdeploy");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("waiting for cfdeploy").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "cfdeploy did not return within {limit:?}: it waits on something that never ends"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child
+        .wait_with_output()
+        .expect("collecting cfdeploy's output");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
