@@ -95,6 +95,17 @@ async fn plan_with(
     plan
 }
 
+/// `stack`'s next operation fails on its queue and is rolled back.
+fn fails(fake: &FakeCfn, stack: &str) {
+    fake.script(
+        stack,
+        Script::Fail {
+            resource: "Queue".into(),
+            reason: "Queue quota exceeded".into(),
+        },
+    );
+}
+
 fn options() -> ApplyOptions {
     ApplyOptions {
         rollout: RolloutOptions {
@@ -226,13 +237,7 @@ async fn termination_protection_is_turned_on_after_a_create_only() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_update_rolls_back_with_its_root_cause_and_exits_1() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
-    fake.script(
-        "api",
-        Script::Fail {
-            resource: "Queue".into(),
-            reason: "Queue quota exceeded".into(),
-        },
-    );
+    fails(&fake, "api");
     let plan = planned(&fake, &["api"]).await;
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("api"), OutcomeKind::RolledBack);
@@ -251,13 +256,7 @@ async fn a_failed_update_rolls_back_with_its_root_cause_and_exits_1() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_create_needs_a_person_and_says_to_delete_by_name() {
     let fake = fleet(&[]);
-    fake.script(
-        "api",
-        Script::Fail {
-            resource: "Queue".into(),
-            reason: "bad".into(),
-        },
-    );
+    fails(&fake, "api");
     let plan = planned(&fake, &["api"]).await;
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("api"), OutcomeKind::CreateRolledBack);
@@ -297,13 +296,7 @@ async fn a_failed_rollback_needs_a_person() {
 #[tokio::test(start_paused = true)]
 async fn with_rollback_disabled_the_failed_stack_is_kept() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
-    fake.script(
-        "api",
-        Script::Fail {
-            resource: "Queue".into(),
-            reason: "bad".into(),
-        },
-    );
+    fails(&fake, "api");
     let plan = planned(&fake, &["api"]).await;
     let mut o = options();
     o.stack.disable_rollback = true;
@@ -567,13 +560,7 @@ async fn a_stack_that_cannot_be_read_is_refused() {
 async fn after_the_first_failure_no_new_stack_starts_and_their_change_sets_go() {
     let names = ["s1", "s2", "s3", "s4"];
     let fake = fleet(&names.map(|n| (n, Some(StackStatus::UpdateComplete))));
-    fake.script(
-        "s1",
-        Script::Fail {
-            resource: "Queue".into(),
-            reason: "bad".into(),
-        },
-    );
+    fails(&fake, "s1");
     let plan = planned(&fake, &names).await;
     let mut o = options();
     o.rollout.concurrency = 1;
@@ -599,13 +586,7 @@ async fn after_the_first_failure_no_new_stack_starts_and_their_change_sets_go() 
     // --max-failures 2 lets one more failure happen before stopping.
     let fake = fleet(&names.map(|n| (n, Some(StackStatus::UpdateComplete))));
     for n in ["s1", "s2"] {
-        fake.script(
-            n,
-            Script::Fail {
-                resource: "Queue".into(),
-                reason: "bad".into(),
-            },
-        );
+        fails(&fake, n);
     }
     let plan = planned(&fake, &names).await;
     o.rollout.max_failures = 2;
@@ -619,13 +600,7 @@ async fn after_the_first_failure_no_new_stack_starts_and_their_change_sets_go() 
 async fn a_failed_canary_stops_the_rest_and_a_good_one_lets_them_go() {
     let names = ["c1", "r1", "r2"];
     let fake = fleet(&names.map(|n| (n, Some(StackStatus::UpdateComplete))));
-    fake.script(
-        "c1",
-        Script::Fail {
-            resource: "Queue".into(),
-            reason: "bad".into(),
-        },
-    );
+    fails(&fake, "c1");
     let plan = planned(&fake, &names).await;
     let mut o = options();
     o.rollout.canary = 1;

@@ -14,7 +14,6 @@ use crate::engine::Events;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
 use crate::model::{Outcome, OutcomeKind, Plan};
-use crate::plan::{plan_fleet, PlanOptions};
 use crate::poll::PollOptions;
 use crate::progress::{Progress, ProgressMode};
 use crate::render::{self, outcome, Format, Style};
@@ -148,18 +147,8 @@ fn from_plan_file(ctx: &Context, path: &std::path::Path) -> Result<Plan> {
 
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
 async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
-    let specs = ctx.selected_stacks().await?;
+    let plan = super::plan::plan_selected(ctx, args.concurrency, masker).await?;
     let cfn = ctx.cfn().await;
-    eprintln!(
-        "cfdeploy plan: {} · correlation id {}",
-        super::stacks(specs.len()),
-        ctx.run.correlation_id
-    );
-    let options = PlanOptions {
-        concurrency: usize::from(args.concurrency),
-        poll: PollOptions::default(),
-    };
-    let plan = plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, masker).await;
     let style = Style {
         color: ctx.stderr.color,
         width: ctx.stdout.width.or(ctx.stderr.width),

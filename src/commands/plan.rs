@@ -8,6 +8,8 @@ use tracing::Instrument;
 use crate::cli::PlanArgs;
 use crate::context::Context;
 use crate::exit::Exit;
+use crate::mask::{Masked, Masker};
+use crate::model::Plan;
 use crate::plan::{plan_fleet, PlanOptions};
 use crate::poll::PollOptions;
 use crate::{planfile, render};
@@ -16,19 +18,9 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     let span =
         tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "plan");
     async {
-        let specs = ctx.selected_stacks().await?;
         let masker = ctx.masker().await;
         let cfn = ctx.cfn().await;
-        eprintln!(
-            "cfdeploy plan: {} · correlation id {}",
-            super::stacks(specs.len()),
-            ctx.run.correlation_id
-        );
-        let options = PlanOptions {
-            concurrency: usize::from(args.concurrency),
-            poll: PollOptions::default(),
-        };
-        let plan = plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, &masker).await;
+        let plan = plan_selected(ctx, args.concurrency, &masker).await?;
         tracing::info!(
             calls = cfn.calls(),
             stacks = plan.stacks.len(),
@@ -53,4 +45,24 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     }
     .instrument(span)
     .await
+}
+
+/// Plans the stacks `--stack` selects, saying on stderr how many and under which correlation id.
+pub async fn plan_selected(
+    ctx: &Context,
+    concurrency: u16,
+    masker: &Masker,
+) -> Result<Masked<Plan>> {
+    let specs = ctx.selected_stacks().await?;
+    let cfn = ctx.cfn().await;
+    eprintln!(
+        "cfdeploy plan: {} · correlation id {}",
+        super::stacks(specs.len()),
+        ctx.run.correlation_id
+    );
+    let options = PlanOptions {
+        concurrency: usize::from(concurrency),
+        poll: PollOptions::default(),
+    };
+    Ok(plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, masker).await)
 }

@@ -35,32 +35,22 @@ pub(super) fn resolve(
         }
     };
 
-    let parameters: BTreeMap<String, String> = raw
-        .parameters
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                ConfigValue::Text(s) => s,
-                ConfigValue::List(items) => items.join(","),
-            };
-            let value = interpolate(&format!("parameters.{k}"), &text);
-            (k, value)
-        })
-        .collect();
-    let tags: BTreeMap<String, String> = raw
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                ConfigValue::Text(s) => s,
-                ConfigValue::List(items) => items.join(","),
-            };
-            let value = interpolate(&format!("tags.{k}"), &text);
-            (k, value)
-        })
-        .collect();
+    // A list is sent comma-delimited, as CloudFormation takes list parameters.
+    let mut values = |section: &str, map: Option<BTreeMap<String, ConfigValue>>| {
+        map.unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    ConfigValue::Text(s) => s,
+                    ConfigValue::List(items) => items.join(","),
+                };
+                let value = interpolate(&format!("{section}.{k}"), &text);
+                (k, value)
+            })
+            .collect::<BTreeMap<String, String>>()
+    };
+    let parameters = values("parameters", raw.parameters);
+    let tags = values("tags", raw.tags);
     let role_arn = raw.role_arn.map(|r| interpolate("role_arn", &r));
     let template_bucket = raw
         .template_bucket

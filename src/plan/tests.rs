@@ -429,3 +429,43 @@ async fn an_aws_error_quoting_a_secret_is_masked_before_it_is_logged_or_kept() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn every_stack_status_is_planned_as_its_family_says() {
+    use crate::model::Family;
+    for status in StackStatus::ALL {
+        let (plan, fake) = plan_one(
+            fake(Some(status.clone())),
+            &[("Name", "api"), ("Token", "t")],
+        )
+        .await;
+        let s = &plan.stacks[0];
+        match status.family() {
+            Family::InProgress => {
+                assert_eq!(s.status, PlanStatus::Busy, "{status}");
+                assert_eq!(fake.count("CreateChangeSet"), 0, "{status}");
+            }
+            Family::Review => {
+                assert_eq!(s.status, PlanStatus::Create, "{status}");
+                assert!(fake
+                    .calls()
+                    .contains(&"CreateChangeSet api Create".to_string()));
+            }
+            Family::Complete | Family::RolledBack => {
+                assert_eq!(s.status, PlanStatus::Update, "{status}: {:?}", s.error);
+            }
+            Family::Failed | Family::NeedsRepair => {
+                assert_eq!(s.status, PlanStatus::Error, "{status}");
+                let error = s.error.as_deref().unwrap();
+                assert!(
+                    error.contains(status.as_str()) && error.contains("`cfdeploy rollback api"),
+                    "{status}: {error}"
+                );
+                assert_eq!(fake.count("CreateChangeSet"), 0, "{status}");
+            }
+            // A deleted stack's name is free: the stack is created anew.
+            Family::Deleted => assert_eq!(s.status, PlanStatus::Create, "{status}: {:?}", s.error),
+            Family::Unknown => unreachable!("every documented status has a family"),
+        }
+    }
+}

@@ -44,7 +44,10 @@ impl CloudFormation for FakeCfn {
             st.uploads.push(format!("TemplateURL {url}"));
         }
         let next = st.next_change_set.take().unwrap_or_default();
-        let existing = find(&st.stacks, &request.stack_name).map(|s| s.stack.status.clone());
+        // A deleted stack's name is free again.
+        let existing = find(&st.stacks, &request.stack_name)
+            .map(|s| s.stack.status.clone())
+            .filter(|s| *s != StackStatus::DeleteComplete);
         match (request.change_set_type, &existing) {
             (ChangeSetType::Create, Some(s)) if *s != StackStatus::ReviewInProgress => {
                 return Err(validation(

@@ -127,13 +127,15 @@ impl FakeCfn {
         let mut st = self.state();
         st.counter += 1;
         let n = st.counter;
-        let (id, create) = match find(&st.stacks, stack) {
+        let live =
+            find(&st.stacks, stack).filter(|s| s.stack.status != StackStatus::DeleteComplete);
+        let (id, create) = match live {
             Some(s) => (
                 s.stack.stack_id.clone(),
                 s.stack.status == StackStatus::ReviewInProgress,
             ),
             None => {
-                let id = stack_id(stack);
+                let id = format!("{}-{n}", stack_id(stack));
                 let mut fake = FakeStack {
                     stack: Stack {
                         stack_id: id.clone(),
