@@ -20,6 +20,8 @@ pub enum Exit {
     Destructive,
     /// A stack is left in a state that needs a person.
     NeedsAPerson,
+    /// cfdeploy lost track of an operation: it may still be running, its outcome is unknown.
+    Unknown,
     /// Interrupted by Ctrl-C or SIGTERM.
     Interrupted,
 }
@@ -32,6 +34,7 @@ impl Exit {
             Exit::Changes => 2,
             Exit::Destructive => 3,
             Exit::NeedsAPerson => 4,
+            Exit::Unknown => 5,
             Exit::Interrupted => 130,
         }
     }
@@ -44,7 +47,8 @@ impl Exit {
             Exit::Failure => 2,
             Exit::Destructive => 3,
             Exit::NeedsAPerson => 4,
-            Exit::Interrupted => 5,
+            Exit::Unknown => 5,
+            Exit::Interrupted => 6,
         }
     }
 
@@ -73,6 +77,7 @@ impl From<OutcomeKind> for Exit {
             K::Blocked => Exit::Destructive,
             K::CreateRolledBack | K::RollbackFailed | K::FailedKept => Exit::NeedsAPerson,
             K::Cancelled | K::Abandoned => Exit::Interrupted,
+            K::Unknown => Exit::Unknown,
         }
     }
 }
@@ -95,6 +100,7 @@ mod tests {
             Exit::Failure,
             Exit::Destructive,
             Exit::NeedsAPerson,
+            Exit::Unknown,
             Exit::Interrupted,
         ];
         assert_eq!(Exit::worst_of(all), Exit::Interrupted);
@@ -105,6 +111,6 @@ mod tests {
         );
         assert_eq!(Exit::worst_of([]), Exit::Ok);
         let codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
-        assert_eq!(codes, [0, 2, 1, 3, 4, 130]);
+        assert_eq!(codes, [0, 2, 1, 3, 4, 5, 130]);
     }
 }

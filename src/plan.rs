@@ -16,7 +16,7 @@ use crate::fingerprint::{deployed_parameters_sha256, parameters_sha256, sha256_h
 use crate::mask::{Masked, Masker};
 use crate::model::{Family, Fingerprint, Plan, PlanStatus, Stack, StackPlan};
 use crate::poll::PollOptions;
-use crate::run::RunContext;
+use crate::run::{request_token, RunContext, Step};
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -185,11 +185,27 @@ async fn plan_into<C: CloudFormation>(
         capabilities: spec.capabilities.clone(),
         role_arn: spec.role_arn.clone(),
         notification_arns: spec.notification_arns.clone(),
+        client_token: request_token(&run.correlation_id, Step::CreateChangeSet, &spec.name),
     };
-    let created = cfn
-        .create_change_set(region, &request)
-        .await
-        .map_err(|e| StackProblem::State(explain_create_error(&e)))?;
+    let created = match cfn.create_change_set(region, &request).await {
+        Ok(created) => created,
+        // The change set may exist though the answer says otherwise: a retry of a call whose
+        // answer was lost is refused as "already exists", and a lost answer is an error. This
+        // run's change set names are its own, so one found by name is this run's.
+        Err(e) if recoverable_create_error(&e) => {
+            match cfn.find_change_set(region, &spec.name, &name).await {
+                Ok(Some(arn)) => {
+                    tracing::info!(stack = %spec.name, error = %e, "the change set exists though its creation was answered with an error; using it");
+                    crate::cfn::CreatedChangeSet {
+                        arn,
+                        stack_id: None,
+                    }
+                }
+                _ => return Err(StackProblem::State(explain_create_error(&e))),
+            }
+        }
+        Err(e) => return Err(StackProblem::State(explain_create_error(&e))),
+    };
     tracing::info!(stack = %spec.name, change_set = %created.arn, "change set created");
     if plan.stack_id.is_none() {
         plan.stack_id = created.stack_id.clone();
@@ -303,6 +319,12 @@ fn unusable(name: &str, stack: &Stack) -> String {
         .advice(name)
         .unwrap_or_else(|| "CloudFormation cannot update it in this state.".to_string());
     format!("stack is {}{reason}: {advice}", stack.status)
+}
+
+/// An answer to CreateChangeSet that does not prove the change set was not made.
+fn recoverable_create_error(e: &CfnError) -> bool {
+    matches!(e, CfnError::Transport { .. } | CfnError::Throttled { .. })
+        || matches!(e.code(), Some("AlreadyExistsException"))
 }
 
 fn explain_create_error(e: &CfnError) -> String {

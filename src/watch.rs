@@ -21,6 +21,9 @@ pub struct Watcher<'a, C> {
     stack: &'a str,
     last_seen: Option<String>,
     poll: PollOptions,
+    /// Set for an update this run started: the first interrupt cancels it with this client
+    /// request token, whether or not a status has been seen yet.
+    pub cancel_token: Option<String>,
     /// Whether this watcher cancelled the update after an interrupt.
     pub cancelled: bool,
 }
@@ -41,6 +44,7 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
             stack,
             last_seen: None,
             poll,
+            cancel_token: None,
             cancelled: false,
         }
     }
@@ -147,11 +151,18 @@ impl<'a, C: CloudFormation> Watcher<'a, C> {
             }
             if level >= 1 && !interrupted_once {
                 interrupted_once = true;
-                self.cancelled = last_status == Some(StackStatus::UpdateInProgress);
-                if self.cancelled {
-                    if let Err(e) = self.cfn.cancel_update_stack(self.region, self.stack).await {
-                        tracing::warn!(stack = self.stack, error = %e, "could not cancel the update");
-                        self.cancelled = false;
+                if let Some(token) = self.cancel_token.clone() {
+                    // Only an update can be cancelled; CloudFormation refuses once it is past
+                    // the point of no return (cleanup), which is fine: it finishes by itself.
+                    match self
+                        .cfn
+                        .cancel_update_stack(self.region, self.stack, &token)
+                        .await
+                    {
+                        Ok(()) => self.cancelled = true,
+                        Err(e) => {
+                            tracing::warn!(stack = self.stack, error = %e, "could not cancel the update")
+                        }
                     }
                 }
             }

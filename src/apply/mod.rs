@@ -16,7 +16,7 @@ use crate::cfn::change_set::delete_quietly;
 use crate::cfn::CloudFormation;
 use crate::engine::{self, Events};
 use crate::model::{Outcome, OutcomeKind, Plan};
-use crate::rollout::{Rollout, RolloutOptions};
+use crate::rollout::{Rollout, RolloutOptions, StackAction};
 use crate::watch::Interrupt;
 pub use stack::StackOptions;
 
@@ -52,13 +52,19 @@ pub async fn apply_plan<C: CloudFormation>(
     )
     .await;
 
-    // No change set of cfdeploy's is left behind but the executed ones; only change sets verified
-    // to be the stack's own are touched.
+    // No change set of cfdeploy's is left behind but the executed ones. Only change sets
+    // verified to be the stack's own are touched, and only when they surely did not run: never
+    // after a failure to execute (the call may have taken effect, or may be retried).
     for (v, o) in verified.iter().zip(&outcomes) {
-        let not_executed = matches!(
-            o.kind,
-            OutcomeKind::NotStarted | OutcomeKind::Refused | OutcomeKind::Blocked
+        let refused_before_running = matches!(
+            v.stack.action,
+            StackAction::Settled {
+                kind: OutcomeKind::Refused | OutcomeKind::Blocked,
+                ..
+            }
         );
+        let not_executed = matches!(o.kind, OutcomeKind::NotStarted | OutcomeKind::Blocked)
+            || (o.kind == OutcomeKind::Refused && refused_before_running);
         if let Some(arn) = v.owned_change_set.as_deref().filter(|_| not_executed) {
             delete_quietly(cfn.as_ref(), &v.stack.region, arn).await;
         }

@@ -8,6 +8,7 @@ use crate::cfn::CloudFormation;
 use crate::engine::{Events, RolloutEvent};
 use crate::model::{Outcome, OutcomeKind, Repair, StackStatus};
 use crate::poll::PollOptions;
+use crate::run::{request_token, Step};
 use crate::watch::{self, Interrupt, WatchEnd, Watcher};
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub struct RepairOptions {
 /// Repairs one stack and returns its outcome (not reported: the caller reports it).
 pub async fn repair<C: CloudFormation>(
     cfn: &C,
+    correlation_id: &str,
     region: &str,
     name: &str,
     options: &RepairOptions,
@@ -81,12 +83,19 @@ pub async fn repair<C: CloudFormation>(
     }
     if act {
         let called = match status.repair() {
-            Repair::RollBack => cfn.rollback_stack(region, name).await,
+            Repair::RollBack => {
+                let token = request_token(correlation_id, Step::Rollback, name);
+                cfn.rollback_stack(region, name, &token).await
+            }
             Repair::ContinueRollback => {
-                cfn.continue_update_rollback(region, name, &options.skip_resources)
+                let token = request_token(correlation_id, Step::ContinueRollback, name);
+                cfn.continue_update_rollback(region, name, &options.skip_resources, &token)
                     .await
             }
-            Repair::Delete => cfn.delete_stack(region, &stack.stack_id).await,
+            Repair::Delete => {
+                let token = request_token(correlation_id, Step::Delete, name);
+                cfn.delete_stack(region, &stack.stack_id, &token).await
+            }
             Repair::Nothing | Repair::Wait => Ok(()),
         };
         if let Err(e) = called {

@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
-use crate::cfn::CloudFormation;
+use crate::cfn::{CfnError, CloudFormation};
 use crate::engine::{Events, RolloutEvent};
 use crate::model::{Outcome, OutcomeKind, StackStatus};
 use crate::poll::PollOptions;
 use crate::rollout::{RolloutStack, StackAction};
+use crate::run::{request_token, Step};
 use crate::watch::{self, Interrupt, WatchEnd, Watcher};
 
 /// How each stack is executed and watched.
@@ -40,9 +41,12 @@ pub fn outcome(
 }
 
 /// Runs one stack of the rollout to its outcome (not reported: the engine reports it).
+/// `correlation_id` is the plan's: the client request tokens derive from it, so a retried call and
+/// a re-run of the same plan are recognised.
 pub async fn run<C: CloudFormation>(
     cfn: &C,
     s: &RolloutStack,
+    correlation_id: &str,
     options: &StackOptions,
     events: &Events,
     interrupt: Interrupt,
@@ -91,19 +95,47 @@ pub async fn run<C: CloudFormation>(
                     Some(e.to_string()),
                 );
             }
+            let token = request_token(correlation_id, Step::Execute, &s.stack);
             if let Err(e) = cfn
-                .execute_change_set(&s.region, change_set_arn, options.disable_rollback)
+                .execute_change_set(&s.region, change_set_arn, options.disable_rollback, &token)
                 .await
             {
-                return outcome(
-                    s,
-                    OutcomeKind::Refused,
-                    None,
-                    elapsed(),
-                    Some(format!("could not execute the change set: {e}")),
-                );
+                // The call may have reached CloudFormation with its answer lost, and a retry
+                // then refused ("already executing"): the operation's own events say whether
+                // it started, by the token.
+                match started_with(cfn, &s.region, &s.stack, &token).await {
+                    Some(true) => events.note(format!(
+                        "{}: the answer to ExecuteChangeSet was lost ({}), but the change set is executing; watching it",
+                        s.stack,
+                        e.message()
+                    )),
+                    Some(false) => {
+                        return outcome(
+                            s,
+                            OutcomeKind::Refused,
+                            None,
+                            elapsed(),
+                            Some(format!("could not execute the change set: {e}")),
+                        )
+                    }
+                    None => {
+                        return outcome(
+                            s,
+                            OutcomeKind::Unknown,
+                            None,
+                            elapsed(),
+                            Some(format!(
+                                "cannot tell whether the change set started ({e}); `cfdeploy events {}` shows the stack",
+                                s.stack
+                            )),
+                        )
+                    }
+                }
             }
             tracing::info!(change_set = %change_set_arn, "change set executed");
+            if !*create {
+                watcher.cancel_token = Some(request_token(correlation_id, Step::Cancel, &s.stack));
+            }
             events.emit(RolloutEvent::StackStarted {
                 stack: s.stack.clone(),
                 status: if *create {
@@ -154,7 +186,7 @@ async fn finish<C: CloudFormation>(
         Err(e) => {
             return outcome(
                 s,
-                OutcomeKind::Abandoned,
+                OutcomeKind::Unknown,
                 None,
                 elapsed,
                 Some(format!(
@@ -198,4 +230,27 @@ async fn finish<C: CloudFormation>(
         }
     }
     result
+}
+
+/// Whether an operation started by the call with `token` shows in the stack's newest events:
+/// `Some(true)` it did, `Some(false)` it did not, `None` the events cannot be read.
+async fn started_with<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    token: &str,
+) -> Option<bool> {
+    let page = match cfn.describe_stack_events(region, stack, None).await {
+        Ok(page) => page,
+        Err(e @ (CfnError::Throttled { .. } | CfnError::Transport { .. })) => {
+            tracing::warn!(stack, error = %e, "cannot read the stack events to see whether the change set started");
+            return None;
+        }
+        Err(_) => return Some(false),
+    };
+    Some(
+        page.events
+            .iter()
+            .any(|e| e.client_request_token.as_deref() == Some(token)),
+    )
 }

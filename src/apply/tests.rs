@@ -367,7 +367,7 @@ async fn an_update_planned_while_another_tool_updates_it_is_attached_not_doubled
     let plan = planned(&fake, &["api"]).await;
     // Someone else started an operation after the plan.
     let other = fake.ready_change_set("api", vec![]);
-    fake.execute_change_set(REGION, &other, false)
+    fake.execute_change_set(REGION, &other, false, "another-tool")
         .await
         .unwrap();
     let a = apply(&fake, &plan).await;
@@ -432,7 +432,7 @@ async fn a_create_whose_stack_appeared_meanwhile_or_an_update_whose_stack_went_i
     // Someone created it since: the stack exists and is not in review (and the entry names a
     // change set that is still executable, so only the stack's state can tell).
     let other = fake.ready_change_set("new", vec![]);
-    fake.execute_change_set(REGION, &other, false)
+    fake.execute_change_set(REGION, &other, false, "another-tool")
         .await
         .unwrap();
     for _ in 0..5 {
@@ -674,7 +674,12 @@ async fn an_error_while_watching_that_is_not_transient_is_reported_as_lost_track
         1,
     );
     let a = apply(&fake, &plan).await;
-    assert_eq!(a.kind("api"), OutcomeKind::Abandoned);
+    assert_eq!(a.kind("api"), OutcomeKind::Unknown);
+    assert_eq!(
+        a.exit(),
+        Exit::Unknown,
+        "never the exit status of an interrupt"
+    );
     assert!(
         a.message("api").contains("lost track"),
         "{}",
@@ -757,7 +762,16 @@ async fn repair_one(fake: &Arc<FakeCfn>, stack: &str, delete: bool) -> Outcome {
         poll: poll(),
         events_tail: 20,
     };
-    repair(fake.as_ref(), REGION, stack, &options, &events, interrupt).await
+    repair(
+        fake.as_ref(),
+        "0123456789abcdef",
+        REGION,
+        stack,
+        &options,
+        &events,
+        interrupt,
+    )
+    .await
 }
 
 #[tokio::test(start_paused = true)]
@@ -892,4 +906,136 @@ async fn a_repair_that_fails_again_is_diagnosed_by_the_stacks_name() {
     let o = repair_one(&fake, "api", false).await;
     assert_eq!(o.kind, OutcomeKind::Refused);
     assert!(o.message.unwrap().contains("cannot be skipped"));
+}
+
+// ---- lost responses and request tokens ------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_to_execute_is_recognised_by_its_token_and_the_stack_watched() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    fake.fail("ExecuteChangeSet", Fault::LostResponse, 1, 0);
+    let a = apply(&fake, &plan).await;
+    assert_eq!(fake.fault_hits("ExecuteChangeSet"), 1);
+    assert_eq!(a.kind("api"), OutcomeKind::Updated, "{}", a.message("api"));
+    let expected =
+        crate::run::request_token(&plan.correlation_id, crate::run::Step::Execute, "api");
+    assert_eq!(
+        fake.tokens(),
+        [expected],
+        "executed once, with the plan's token"
+    );
+    assert!(a.events.iter().any(
+        |e| matches!(e, RolloutEvent::Note(n) if n.contains("answer to ExecuteChangeSet was lost"))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_same_plan_applied_twice_executes_once() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    let arn = plan.stacks[0].change_set_arn.clone().unwrap();
+    let token = crate::run::request_token(&plan.correlation_id, crate::run::Step::Execute, "api");
+    fake.execute_change_set(REGION, &arn, false, &token)
+        .await
+        .unwrap();
+    // A retry with the same token is the same request (the change set is gone by now).
+    fake.execute_change_set(REGION, &arn, false, &token)
+        .await
+        .unwrap();
+    assert_eq!(fake.tokens().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_execute_that_never_arrived_is_refused_and_its_reviewed_change_set_kept() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    fake.fail("ExecuteChangeSet", Fault::Transport, 1, 0);
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(a
+        .message("api")
+        .contains("could not execute the change set"));
+    assert!(fake.tokens().is_empty(), "nothing started");
+    assert_eq!(
+        fake.change_sets_of("api"),
+        [plan.stacks[0].change_set_arn.clone().unwrap()],
+        "a transient failure never costs the reviewed change set"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_it_cannot_be_told_whether_execute_took_effect_the_outcome_is_unknown() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    fake.fail("ExecuteChangeSet", Fault::Transport, 1, 0);
+    // The baseline read passes; the read that would tell is throttled.
+    fake.fail("DescribeStackEvents", Fault::Throttle, 1, 1);
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Unknown);
+    assert_eq!(a.exit(), Exit::Unknown);
+    assert!(a
+        .message("api")
+        .contains("cannot tell whether the change set started"));
+    assert_eq!(
+        fake.change_sets_of("api").len(),
+        1,
+        "kept: it may be executing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_failure_while_verifying_keeps_the_reviewed_change_set() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    fake.fail("GetTemplate", Fault::Throttle, 1, 0);
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(
+        a.message("api").contains("apply again"),
+        "{}",
+        a.message("api")
+    );
+    assert_eq!(
+        fake.change_sets_of("api").len(),
+        1,
+        "kept for the next attempt"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_cancels_an_update_even_before_its_first_status_is_seen() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    fake.script("api", Script::Hang);
+    let plan = planned(&fake, &["api"]).await;
+    // Every read while watching is throttled for a while: no status is seen.
+    fake.fail("DescribeStackEvents", Fault::Throttle, 6, 1);
+    fake.fail("DescribeStacks", Fault::Throttle, 6, 1);
+    let (tx, interrupt) = signals::manual();
+    let task = {
+        let fake = Arc::clone(&fake);
+        tokio::spawn(async move { apply_interrupted(&fake, &plan, &options(), interrupt).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tx.send(1).unwrap();
+    let a = task.await.unwrap();
+    assert_eq!(fake.count("CancelUpdateStack"), 1);
+    assert_eq!(a.kind("api"), OutcomeKind::Cancelled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_to_create_change_set_finds_the_change_set_it_made() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    fake.fail("CreateChangeSet", Fault::LostResponse, 1, 0);
+    let plan = planned(&fake, &["api"]).await;
+    assert_eq!(
+        plan.stacks[0].status,
+        PlanStatus::Update,
+        "{:?}",
+        plan.stacks[0].error
+    );
+    assert_eq!(
+        fake.change_sets_of("api"),
+        [plan.stacks[0].change_set_arn.clone().unwrap()]
+    );
 }

@@ -3,7 +3,7 @@
 //! change set may run, it must still be this stack's and executable, and the stack must be as
 //! the plan saw it.
 
-use crate::cfn::CloudFormation;
+use crate::cfn::{CfnError, CloudFormation};
 use crate::fingerprint::{deployed_parameters_sha256, sha256_hex};
 use crate::model::{ChangeSetStatus, OutcomeKind, PlanStatus, Stack, StackPlan, StackStatus};
 use crate::rollout::{RolloutStack, StackAction};
@@ -107,23 +107,29 @@ async fn decide<C: CloudFormation>(
             "it was busy when planned, so there is no change set to execute; plan again",
         ));
     }
+    let stale = |status: &Option<StackStatus>, why: Why| match why {
+        Why::Stale(why) => refused(
+            status.clone(),
+            format!("{why}; nothing was executed — plan again"),
+        ),
+        Why::Unreadable(why) => refused(
+            status.clone(),
+            format!(
+                "{why}; nothing was executed and the reviewed change set is kept — apply again"
+            ),
+        ),
+    };
     let arn = check_change_set(cfn, entry, current.as_ref())
         .await
-        .map_err(|why| {
-            refused(
-                status.clone(),
-                format!("{why}; nothing was executed — plan again"),
-            )
-        })?;
+        .map_err(|why| stale(&status, why))?;
+    if let Err(why) = check_stack(cfn, entry, current.as_ref()).await {
+        // Only a change set verified to be this stack's, and refused for good, may be deleted.
+        if matches!(why, Why::Stale(_)) {
+            verified.owned_change_set = Some(arn.clone());
+        }
+        return Err(stale(&status, why));
+    }
     verified.owned_change_set = Some(arn.clone());
-    check_stack(cfn, entry, current.as_ref())
-        .await
-        .map_err(|why| {
-            refused(
-                status.clone(),
-                format!("{why}; nothing was executed — plan again"),
-            )
-        })?;
 
     let destructive: Vec<&str> = entry
         .changes
@@ -146,12 +152,36 @@ async fn decide<C: CloudFormation>(
     })
 }
 
+/// Why an entry cannot run now.
+enum Why {
+    /// The plan no longer matches CloudFormation: plan again.
+    Stale(String),
+    /// CloudFormation could not be read (throttled, unreachable): try again later.
+    Unreadable(String),
+}
+
+impl From<&str> for Why {
+    fn from(why: &str) -> Why {
+        Why::Stale(why.to_string())
+    }
+}
+
+impl From<String> for Why {
+    fn from(why: String) -> Why {
+        Why::Stale(why)
+    }
+}
+
+fn transient(e: &CfnError) -> bool {
+    matches!(e, CfnError::Throttled { .. } | CfnError::Transport { .. })
+}
+
 /// The change set still exists, belongs to this stack, and can be executed. Returns its ARN.
 async fn check_change_set<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     current: Option<&Stack>,
-) -> Result<String, String> {
+) -> Result<String, Why> {
     let arn = entry
         .change_set_arn
         .as_deref()
@@ -161,12 +191,13 @@ async fn check_change_set<C: CloudFormation>(
         .await
         .map_err(|e| match e.code() {
             Some("ChangeSetNotFound") | Some("ChangeSetNotFoundException") => {
-                "its change set no longer exists".to_string()
+                Why::Stale("its change set no longer exists".to_string())
             }
-            _ => format!("cannot read its change set: {e}"),
+            _ if transient(&e) => Why::Unreadable(format!("cannot read its change set: {e}")),
+            _ => Why::Stale(format!("cannot read its change set: {e}")),
         })?;
     if let Some(name) = page.stack_name.as_deref().filter(|n| *n != entry.stack) {
-        return Err(format!("its change set belongs to another stack ({name})"));
+        return Err(format!("its change set belongs to another stack ({name})").into());
     }
     let expected_ids = [
         entry.stack_id.as_deref(),
@@ -174,9 +205,7 @@ async fn check_change_set<C: CloudFormation>(
     ];
     for expected in expected_ids.into_iter().flatten() {
         if let Some(actual) = page.stack_id.as_deref().filter(|a| *a != expected) {
-            return Err(format!(
-                "its change set belongs to another stack ({actual})"
-            ));
+            return Err(format!("its change set belongs to another stack ({actual})").into());
         }
     }
     let execution = page.execution_status.as_deref().unwrap_or("UNKNOWN");
@@ -184,7 +213,8 @@ async fn check_change_set<C: CloudFormation>(
         return Err(format!(
             "its change set cannot be executed any more (status {:?}, execution status {execution})",
             page.status
-        ));
+        )
+        .into());
     }
     Ok(arn.to_string())
 }
@@ -194,40 +224,48 @@ async fn check_stack<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     current: Option<&Stack>,
-) -> Result<(), String> {
+) -> Result<(), Why> {
     let fp = &entry.fingerprint;
     let now = current.map(|s| &s.status);
     if entry.status == PlanStatus::Create {
         return match now {
             Some(status) if *status != StackStatus::ReviewInProgress => Err(format!(
                 "the stack was created by someone else since the plan (it is {status})"
-            )),
+            )
+            .into()),
             _ => Ok(()),
         };
     }
     let stack = current.ok_or("the stack was deleted since the plan")?;
     if Some(&stack.status) != fp.stack_status.as_ref() {
-        return Err(format!(
+        return Err(Why::Stale(format!(
             "the stack changed since the plan: it was {}, it is {}",
             fp.stack_status.as_ref().map(|s| s.as_str()).unwrap_or("-"),
             stack.status
-        ));
+        )));
     }
     if stack.last_updated != fp.last_updated {
-        return Err(format!(
+        return Err(Why::Stale(format!(
             "the stack was updated since the plan (at {})",
             stack.last_updated.as_deref().unwrap_or("-")
-        ));
+        )));
     }
     if Some(deployed_parameters_sha256(&stack.parameters)) != fp.deployed_parameters_sha256 {
-        return Err("the stack's parameters changed since the plan".to_string());
+        return Err("the stack's parameters changed since the plan".into());
     }
     let template = cfn
         .get_template(&entry.region, &entry.stack)
         .await
-        .map_err(|e| format!("cannot read its template: {e}"))?;
+        .map_err(|e| {
+            let why = format!("cannot read its template: {e}");
+            if transient(&e) {
+                Why::Unreadable(why)
+            } else {
+                Why::Stale(why)
+            }
+        })?;
     if Some(sha256_hex(template.as_bytes())) != fp.deployed_template_sha256 {
-        return Err("the stack's template changed since the plan".to_string());
+        return Err("the stack's template changed since the plan".into());
     }
     Ok(())
 }

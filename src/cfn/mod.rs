@@ -43,17 +43,29 @@ pub trait CloudFormation: Send + Sync + 'static {
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<ChangeSetPage, CfnError>> + Send;
 
+    /// The ARN of the stack's change set named `name`, if it exists: to find a change set whose
+    /// creation was answered with an error after it took effect.
+    fn find_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, CfnError>> + Send;
+
     fn delete_change_set(
         &self,
         region: &str,
         arn: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
+    /// `token` is the client request token: a retry with the same token is recognised by
+    /// CloudFormation, and the operation's stack events carry it.
     fn execute_change_set(
         &self,
         region: &str,
         arn: &str,
         disable_rollback: bool,
+        token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     /// One page of the stack's events, newest first.
@@ -75,6 +87,7 @@ pub trait CloudFormation: Send + Sync + 'static {
         &self,
         region: &str,
         stack: &str,
+        token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     fn continue_update_rollback(
@@ -82,18 +95,21 @@ pub trait CloudFormation: Send + Sync + 'static {
         region: &str,
         stack: &str,
         resources_to_skip: &[String],
+        token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     fn rollback_stack(
         &self,
         region: &str,
         stack: &str,
+        token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     fn delete_stack(
         &self,
         region: &str,
         stack: &str,
+        token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     /// Puts a template in S3 (for templates too large to send inline) and returns the URL
@@ -134,6 +150,8 @@ pub struct ChangeSetRequest {
     pub capabilities: Vec<String>,
     pub role_arn: Option<String>,
     pub notification_arns: Vec<String>,
+    /// `ClientToken`: a retry of the same request is recognised instead of refused.
+    pub client_token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

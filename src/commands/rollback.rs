@@ -31,6 +31,7 @@ pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
         let region = ctx.stack_region(stack).await?;
         let o = repair(
             cfn.as_ref(),
+            &ctx.run.correlation_id,
             &region,
             stack,
             &options,

@@ -23,6 +23,7 @@ fn events(fixture: &str) -> Vec<StackEvent> {
             status: crate::model::EventStatus(e["ResourceStatus"].as_str().unwrap().into()),
             reason: e["ResourceStatusReason"].as_str().map(str::to_string),
             timestamp: e["Timestamp"].as_str().unwrap().into(),
+            client_request_token: None,
         })
         .collect()
 }

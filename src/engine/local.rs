@@ -111,10 +111,19 @@ impl<C: CloudFormation> WaveRun<'_, C> {
                 let options = self.options.clone();
                 let events = self.events.clone();
                 let interrupt = self.interrupt.clone();
+                let correlation_id = self.rollout.correlation_id.clone();
                 let span = tracing::info_span!("stack", stack = %s.stack, region = %s.region);
                 let handle = running.spawn(
                     async move {
-                        let o = stack::run(cfn.as_ref(), &s, &options, &events, interrupt).await;
+                        let o = stack::run(
+                            cfn.as_ref(),
+                            &s,
+                            &correlation_id,
+                            &options,
+                            &events,
+                            interrupt,
+                        )
+                        .await;
                         (i, events.finished(o))
                     }
                     .instrument(span),

@@ -37,6 +37,7 @@ fn masking_reaches_every_string_of_an_outcome() {
         status: crate::model::EventStatus("CREATE_FAILED".into()),
         reason: Some("value hunter22 rejected".into()),
         timestamp: "t".into(),
+        client_request_token: None,
     };
     let outcome = Outcome {
         stack: "s".into(),

@@ -39,6 +39,8 @@ pub enum OutcomeKind {
     NotStarted,
     /// Stopped waiting after a second interrupt; the operation goes on in CloudFormation.
     Abandoned,
+    /// cfdeploy lost track of the operation (it may still be running; its outcome is unknown).
+    Unknown,
     /// Repaired by `rollback` (rolled back, continued, or deleted as asked).
     Repaired,
     /// Not executed: the plan has destructive changes and they were not allowed.
@@ -59,6 +61,7 @@ impl OutcomeKind {
             OutcomeKind::Refused => "refused",
             OutcomeKind::NotStarted => "not started",
             OutcomeKind::Abandoned => "still in progress",
+            OutcomeKind::Unknown => "outcome unknown",
             OutcomeKind::Repaired => "repaired",
             OutcomeKind::Blocked => "blocked: destructive",
         }
@@ -78,6 +81,7 @@ impl OutcomeKind {
             OutcomeKind::Refused => "refused",
             OutcomeKind::NotStarted => "not-started",
             OutcomeKind::Abandoned => "abandoned",
+            OutcomeKind::Unknown => "unknown",
             OutcomeKind::Repaired => "repaired",
             OutcomeKind::Blocked => "blocked",
         }

@@ -323,6 +323,8 @@ pub struct StackEvent {
     pub reason: Option<String>,
     /// RFC 3339.
     pub timestamp: String,
+    /// The client request token of the call that started the operation, when it had one.
+    pub client_request_token: Option<String>,
 }
 
 impl StackEvent {

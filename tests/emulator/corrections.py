@@ -62,6 +62,8 @@ LOCK = threading.RLock()
 SETTINGS: dict[str, float] = {
     # Seconds each resource step of an operation takes, and change set creation takes.
     "delay": float(os.environ.get("CFDEPLOY_EMULATOR_DELAY", "0") or 0),
+    # Requests per second the whole account may make (0: no limit).
+    "rate_limit": 0.0,
 }
 
 # Armed faults: {"action", "remaining", "kind", ...}; see the control endpoint below.
@@ -526,6 +528,9 @@ def create_change_set(self: cfm.CloudFormationBackend, **kw: Any) -> tuple[str, 
                 )
         for cs in self.change_sets.values():
             if cs.stack_id == stack.stack_id and cs.change_set_name == cs_name:
+                if kw.get("client_token") and getattr(cs, "client_token", None) == kw["client_token"]:
+                    # The same request again (its answer was lost): the same change set.
+                    return cs.change_set_id, stack.stack_id
                 raise ApiError("AlreadyExistsException", f"ChangeSet {cs_name} already exists")
 
         new_template = cfm.Stack.parse_template(template_body)
@@ -577,6 +582,7 @@ def create_change_set(self: cfm.CloudFormationBackend, **kw: Any) -> tuple[str, 
             tag_map=dict(tags),
             role_arn=kw.get("role_arn"),
             capabilities=kw.get("capabilities") or [],
+            client_token=kw.get("client_token"),
             changes=changes,
             final_status="FAILED" if unchanged or refused else "CREATE_COMPLETE",
             final_reason=refused[0] if refused else NO_CHANGES if unchanged else None,
@@ -613,6 +619,8 @@ def resource_event(stack, logical_id, resource_type, status, reason=None, physic
         resource_status_reason=reason,
         resource_properties=None,
     )
+    # Every event of an operation carries the client request token of the call that started it.
+    event.client_request_token = getattr(stack, "emu_token", None)
     stack.events.append(event)
 
 
@@ -664,8 +672,11 @@ class Operation:
 
 
 def execute_change_set(self, change_set_name: str, stack_name: str | None = None,
-                       disable_rollback: bool = False) -> None:
+                       disable_rollback: bool = False, token: str | None = None) -> None:
     with LOCK:
+        if token and token in TOKENS:
+            # The same request again (its answer was lost): CloudFormation says it succeeded.
+            return
         cs = find_change_set(self, change_set_name, stack_name)
         if cs.status != "CREATE_COMPLETE" or cs.execution_status != "AVAILABLE":
             raise ApiError(
@@ -684,6 +695,9 @@ def execute_change_set(self, change_set_name: str, stack_name: str | None = None
         old_params = stack_parameters(stack)
         op = Operation(cs.change_set_type, cs, old_template, old_params)
         stack.emu_operation = op
+        stack.emu_token = token
+        if token:
+            TOKENS.add(token)
         stack.emu_cancel = False
         stack.disable_rollback = disable_rollback
         if cs.change_set_type == "CREATE":
@@ -1045,6 +1059,7 @@ def r_create_change_set(self) -> ActionResult:
         tags={t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
         role_arn=self._get_param("RoleARN"),
         capabilities=self._get_param("Capabilities", []),
+        client_token=self._get_param("ClientToken"),
     )
     return ActionResult({"Id": arn, "StackId": stack_id})
 
@@ -1077,6 +1092,7 @@ def r_execute_change_set(self) -> EmptyResult:
         change_set_name=self._get_param("ChangeSetName"),
         stack_name=self._get_param("StackName"),
         disable_rollback=self._get_bool_param("DisableRollback", False),
+        token=self._get_param("ClientRequestToken"),
     )
     return EmptyResult()
 
@@ -1103,11 +1119,23 @@ def r_list_change_sets(self) -> ActionResult:
 
 
 def r_cancel_update_stack(self) -> EmptyResult:
+    token = self._get_param("ClientRequestToken")
+    with LOCK:
+        if token and token in TOKENS:
+            return EmptyResult()
     cancel_update_stack(self.cloudformation_backend, self._get_param("StackName"))
+    if token:
+        TOKENS.add(token)
     return EmptyResult()
 
 
 def r_continue_update_rollback(self) -> EmptyResult:
+    token = self._get_param("ClientRequestToken")
+    with LOCK:
+        if token and token in TOKENS:
+            return EmptyResult()
+        if token:
+            TOKENS.add(token)
     continue_update_rollback(
         self.cloudformation_backend,
         self._get_param("StackName"),
@@ -1117,6 +1145,13 @@ def r_continue_update_rollback(self) -> EmptyResult:
 
 
 def r_rollback_stack(self) -> ActionResult:
+    token = self._get_param("ClientRequestToken")
+    with LOCK:
+        stack = live_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if token and token in TOKENS and stack is not None:
+            return ActionResult({"StackId": stack.stack_id})
+        if token:
+            TOKENS.add(token)
     stack_id = rollback_stack(self.cloudformation_backend, self._get_param("StackName"))
     return ActionResult({"StackId": stack_id})
 
@@ -1145,6 +1180,10 @@ def r_describe_stack_events(self) -> ActionResult:
     next_token = str(start + 100) if len(events) > start + 100 else None
     return ActionResult({"StackEvents": page, "NextToken": next_token})
 
+
+# Client request tokens of every call that took effect: a retry with one of them is the same
+# request, answered with success and no second effect (as CloudFormation does).
+TOKENS: set[str] = set()
 
 ORIGINAL: dict[str, Any] = {
     "delete_stack": cfm.CloudFormationBackend.delete_stack,
@@ -1190,9 +1229,30 @@ ERROR_XML = (
 )
 
 
+# The account-wide request limit (SETTINGS["rate_limit"] per second, 0: none), shared by every
+# caller and every action, as CloudFormation's is: a token bucket holding one second's worth.
+BUCKET: dict[str, float] = {"tokens": 0.0, "at": 0.0}
+
+
+def over_rate_limit() -> bool:
+    rate = SETTINGS.get("rate_limit", 0.0)
+    if rate <= 0:
+        return False
+    now = time.monotonic()
+    BUCKET["tokens"] = min(rate, BUCKET["tokens"] + (now - BUCKET["at"]) * rate)
+    BUCKET["at"] = now
+    if BUCKET["tokens"] >= 1:
+        BUCKET["tokens"] -= 1
+        return False
+    REQUESTS["_throttled"] = REQUESTS.get("_throttled", 0) + 1
+    return True
+
+
 def take_fault(action: str) -> dict[str, Any] | None:
     with FAULT_LOCK:
         REQUESTS[action] = REQUESTS.get(action, 0) + 1
+        if over_rate_limit():
+            return {"kind": "throttle"}
         for fault in FAULTS:
             if fault["remaining"] > 0 and fault["action"] in (action, "*"):
                 if fault["after"] > 0:
@@ -1223,7 +1283,8 @@ def control(environ, start_response):
         with FAULT_LOCK:
             if method == "POST":
                 kind = payload.get("kind", "throttle")
-                if kind not in ("throttle", "error", "drop", "latency"):
+                if kind not in ("throttle", "error", "drop", "latency", "lost", "blackhole",
+                                "expired", "html"):
                     return json_response(start_response, "400 Bad Request",
                                          {"error": f"unknown kind {kind}"})
                 fault = {
@@ -1248,6 +1309,11 @@ def control(environ, start_response):
         if method == "POST":
             if "delay" in payload:
                 SETTINGS["delay"] = float(payload["delay"])
+            if "rate_limit" in payload:
+                with FAULT_LOCK:
+                    SETTINGS["rate_limit"] = float(payload["rate_limit"])
+                    BUCKET["tokens"] = SETTINGS["rate_limit"]
+                    BUCKET["at"] = time.monotonic()
         return json_response(start_response, "200 OK", SETTINGS)
     if path == "/_emulator/requests":
         with FAULT_LOCK:
@@ -1255,6 +1321,34 @@ def control(environ, start_response):
                 REQUESTS.clear()
             return json_response(start_response, "200 OK", dict(REQUESTS))
     return json_response(start_response, "404 Not Found", {"error": f"no such control path {path}"})
+
+
+REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
+           502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+def drop_connection(environ) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
+def peer_gone(sock) -> bool:
+    """The client closed its end (it gave up waiting)."""
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            sock.setblocking(True)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
 
 
 def wrap(app):
@@ -1274,28 +1368,46 @@ def wrap(app):
             kind = fault["kind"]
             if kind == "latency":
                 time.sleep(fault["seconds"])
-            elif kind == "drop":
-                sock = environ.get("werkzeug.socket")
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
+            elif kind in ("drop", "lost", "blackhole"):
+                if kind == "lost":
+                    # The request takes effect; its answer never arrives.
+                    for _ in app(environ, lambda *args, **kw: None):
                         pass
-                    sock.close()
-                raise ConnectionAbortedError("connection dropped by the emulator's fault injection")
+                elif kind == "blackhole":
+                    # The connection is accepted and never answered (until the client gives up).
+                    deadline = time.monotonic() + fault["seconds"]
+                    sock = environ.get("werkzeug.socket")
+                    while time.monotonic() < deadline:
+                        time.sleep(0.05)
+                        if sock is not None and peer_gone(sock):
+                            break
+                drop_connection(environ)
+                raise ConnectionAbortedError(f"{kind}: the emulator's fault injection")
+            elif kind == "html":
+                body = (
+                    "<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>"
+                    "<p>Request blocked by the corporate proxy.</p></body></html>"
+                ).encode()
+                status = fault["status"]
+                start_response(f"{status} {REASONS.get(status, 'Error')}",
+                               [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+                return [body]
             else:
                 throttle = kind == "throttle"
-                status = 400 if throttle else fault["status"]
+                expired = kind == "expired"
+                status = 400 if throttle else 403 if expired else fault["status"]
+                code = "Throttling" if throttle else "ExpiredToken" if expired else fault["code"]
+                message = ("Rate exceeded" if throttle
+                           else "The security token included in the request is expired" if expired
+                           else fault["message"])
                 xml = ERROR_XML.format(
                     kind="Sender" if status < 500 else "Receiver",
-                    code="Throttling" if throttle else fault["code"],
-                    message="Rate exceeded" if throttle else fault["message"],
+                    code=code,
+                    message=message,
                     request_id=uuid.uuid4(),
                 ).encode()
-                reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
-                          503: "Service Unavailable"}.get(status, "Error")
-                start_response(f"{status} {reason}", [("Content-Type", "text/xml"),
-                                                      ("Content-Length", str(len(xml)))])
+                start_response(f"{status} {REASONS.get(status, 'Error')}",
+                               [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))])
                 return [xml]
         return app(environ, start_response)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.error
 import urllib.request
 import uuid
 
@@ -83,7 +84,7 @@ class EmulatorTest(unittest.TestCase):
 
     def setUp(self):
         self.control("DELETE", "/_emulator/faults")
-        self.control("POST", "/_emulator/settings", {"delay": 0})
+        self.control("POST", "/_emulator/settings", {"delay": 0, "rate_limit": 0})
 
     def control(self, method, path, payload=None):
         data = json.dumps(payload).encode() if payload is not None else None
@@ -403,6 +404,77 @@ class EmulatorTest(unittest.TestCase):
         self.cfn.describe_stacks()
         faults = self.control("GET", "/_emulator/faults")
         self.assertEqual([(f["hits"], f["remaining"], f["after"]) for f in faults], [(1, 0, 0)])
+
+    # request tokens and the faults a deployer must survive ---------------------------------------
+
+    def test_a_retried_execute_with_its_token_is_the_same_request_and_events_carry_it(self):
+        stack = self.name()
+        arn = self.change_set(stack)
+        self.wait_change_set(arn)
+        self.control("POST", "/_emulator/faults", {"action": "ExecuteChangeSet", "kind": "lost"})
+        with self.assertRaises(Exception):
+            self.cfn.execute_change_set(ChangeSetName=arn, ClientRequestToken="tok-1")
+        # The lost call took effect; the retry with the same token is answered with success.
+        self.cfn.execute_change_set(ChangeSetName=arn, ClientRequestToken="tok-1")
+        self.assertEqual(self.wait_stack(stack), "CREATE_COMPLETE")
+        starts = [e for e in self.events(stack)
+                  if e["LogicalResourceId"] == stack and e["ResourceStatus"] == "CREATE_IN_PROGRESS"]
+        self.assertEqual(len(starts), 1, "executed once")
+        self.assertEqual(starts[0].get("ClientRequestToken"), "tok-1")
+
+    def test_a_retried_create_change_set_with_its_client_token_returns_the_same_change_set(self):
+        stack = self.name()
+        def create(token):
+            return self.cfn.create_change_set(
+                StackName=stack, ChangeSetName="same", ChangeSetType="CREATE",
+                TemplateBody=TEMPLATE, ClientToken=token,
+                Parameters=[{"ParameterKey": "Name", "ParameterValue": stack}])["Id"]
+        first = create("tok-a")
+        self.assertEqual(create("tok-a"), first)
+        with self.assertRaises(ClientError) as err:
+            create("tok-b")
+        self.assertEqual(err.exception.response["Error"]["Code"], "AlreadyExistsException")
+
+    def test_expired_credentials_and_a_proxys_html_page(self):
+        self.control("POST", "/_emulator/faults", {"action": "DescribeStacks", "kind": "expired"})
+        with self.assertRaises(ClientError) as err:
+            self.cfn.describe_stacks()
+        self.assertEqual(err.exception.response["Error"]["Code"], "ExpiredToken")
+        self.assertEqual(err.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+        self.control("POST", "/_emulator/faults", {"action": "DescribeStacks", "kind": "html", "status": 403})
+        req = urllib.request.Request(self.endpoint + "/", data=b"Action=DescribeStacks", method="POST")
+        with self.assertRaises(urllib.error.HTTPError) as http:
+            urllib.request.urlopen(req)
+        self.assertEqual(http.exception.code, 403)
+        self.assertIn(b"<h1>Forbidden</h1>", http.exception.read())
+
+    def test_a_black_holed_request_is_never_answered(self):
+        client = boto3.client(
+            "cloudformation", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(read_timeout=1, connect_timeout=1,
+                          retries={"total_max_attempts": 1, "mode": "standard"}))
+        self.control("POST", "/_emulator/faults",
+                     {"action": "DescribeStacks", "kind": "blackhole", "seconds": 30})
+        started = time.monotonic()
+        with self.assertRaises(Exception) as err:
+            client.describe_stacks()
+        self.assertIn("timeout", type(err.exception).__name__.lower())
+        self.assertLess(time.monotonic() - started, 10)
+
+    def test_the_account_wide_rate_limit_throttles_every_action_past_it(self):
+        self.control("POST", "/_emulator/settings", {"rate_limit": 5})
+        answers = []
+        for _ in range(20):
+            try:
+                self.cfn.list_stacks()
+                answers.append("ok")
+            except ClientError as err:
+                answers.append(err.response["Error"]["Code"])
+        self.assertIn("Throttling", answers)
+        self.assertGreaterEqual(answers.count("ok"), 4)
+        counted = self.control("GET", "/_emulator/requests")
+        self.assertGreater(counted["_throttled"], 0)
 
     def test_armed_errors_latency_and_dropped_connections(self):
         self.control("POST", "/_emulator/faults",

@@ -43,6 +43,24 @@ impl CloudFormation for FakeCfn {
         if let crate::cfn::TemplateSource::Url(url) = &request.template {
             st.uploads.push(format!("TemplateURL {url}"));
         }
+        if let Some(existing) = st
+            .change_sets
+            .iter()
+            .find(|c| c.stack_name == request.stack_name && c.name == request.change_set_name)
+        {
+            // A retry with the same token is the same request; another one is refused.
+            if existing.client_token.as_deref() == Some(request.client_token.as_str()) {
+                return Ok(CreatedChangeSet {
+                    arn: existing.arn.clone(),
+                    stack_id: Some(existing.stack_id.clone()),
+                });
+            }
+            return Err(CfnError::Api {
+                operation: "CreateChangeSet".into(),
+                code: "AlreadyExistsException".into(),
+                message: format!("ChangeSet {} already exists", request.change_set_name),
+            });
+        }
         let next = st.next_change_set.take().unwrap_or_default();
         // A deleted stack's name is free again.
         let existing = find(&st.stacks, &request.stack_name)
@@ -71,6 +89,8 @@ impl CloudFormation for FakeCfn {
             .iter_mut()
             .find(|c| c.arn == arn)
             .expect("just created");
+        cs.name = request.change_set_name.clone();
+        cs.client_token = Some(request.client_token.clone());
         cs.pending_polls = next.pending_polls;
         cs.pages = next.pages;
         cs.status_reason = next.status_reason;
@@ -149,6 +169,21 @@ impl CloudFormation for FakeCfn {
         Ok(page)
     }
 
+    async fn find_change_set(
+        &self,
+        _: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<String>, CfnError> {
+        self.enter("DescribeChangeSet", &format!("{stack} {name}"))?;
+        Ok(self
+            .state()
+            .change_sets
+            .iter()
+            .find(|c| c.stack_name == stack && c.name == name)
+            .map(|c| c.arn.clone()))
+    }
+
     async fn delete_change_set(&self, _: &str, arn: &str) -> Result<(), CfnError> {
         let lost = self.enter("DeleteChangeSet", arn)?;
         let mut st = self.state();
@@ -172,10 +207,15 @@ impl CloudFormation for FakeCfn {
         _: &str,
         arn: &str,
         disable_rollback: bool,
+        token: &str,
     ) -> Result<(), CfnError> {
         let lost = self.enter("ExecuteChangeSet", arn)?;
         let mut st = self.state();
         let Some(cs) = st.change_sets.iter().find(|c| c.arn == arn).cloned() else {
+            // A retry of an execution that happened (CloudFormation removed the change set).
+            if st.tokens.iter().any(|t| t == token) {
+                return Ok(());
+            }
             return Err(CfnError::Api {
                 operation: "ExecuteChangeSet".into(),
                 code: "ChangeSetNotFound".into(),
@@ -199,7 +239,7 @@ impl CloudFormation for FakeCfn {
         } else {
             Op::Update { disable_rollback }
         };
-        FakeCfn::start(&mut st, &cs.stack_name, op);
+        FakeCfn::start(&mut st, &cs.stack_name, op, token);
         if lost {
             return Err(FakeCfn::lost("ExecuteChangeSet"));
         }
@@ -246,7 +286,12 @@ impl CloudFormation for FakeCfn {
         Ok(())
     }
 
-    async fn cancel_update_stack(&self, _: &str, stack: &str) -> Result<(), CfnError> {
+    async fn cancel_update_stack(
+        &self,
+        _: &str,
+        stack: &str,
+        _token: &str,
+    ) -> Result<(), CfnError> {
         let lost = self.enter("CancelUpdateStack", stack)?;
         let mut st = self.state();
         let Some(s) = find_mut(&mut st.stacks, stack) else {
@@ -291,12 +336,13 @@ impl CloudFormation for FakeCfn {
         _: &str,
         stack: &str,
         _resources_to_skip: &[String],
+        token: &str,
     ) -> Result<(), CfnError> {
         self.enter("ContinueUpdateRollback", stack)?;
         let mut st = self.state();
         match find(&st.stacks, stack).map(|s| s.stack.status.clone()) {
             Some(StackStatus::UpdateRollbackFailed) => {
-                FakeCfn::start(&mut st, stack, Op::ContinueRollback);
+                FakeCfn::start(&mut st, stack, Op::ContinueRollback, token);
                 Ok(())
             }
             other => Err(validation(
@@ -306,7 +352,7 @@ impl CloudFormation for FakeCfn {
         }
     }
 
-    async fn rollback_stack(&self, _: &str, stack: &str) -> Result<(), CfnError> {
+    async fn rollback_stack(&self, _: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         self.enter("RollbackStack", stack)?;
         let mut st = self.state();
         let op = match find(&st.stacks, stack).map(|s| s.stack.status.clone()) {
@@ -319,11 +365,11 @@ impl CloudFormation for FakeCfn {
                 ))
             }
         };
-        FakeCfn::start(&mut st, stack, op);
+        FakeCfn::start(&mut st, stack, op, token);
         Ok(())
     }
 
-    async fn delete_stack(&self, _: &str, stack: &str) -> Result<(), CfnError> {
+    async fn delete_stack(&self, _: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         self.enter("DeleteStack", stack)?;
         let mut st = self.state();
         if find(&st.stacks, stack).is_some_and(|s| s.termination_protection) {
@@ -332,7 +378,7 @@ impl CloudFormation for FakeCfn {
                 format!("Stack [{stack}] cannot be deleted while TerminationProtection is enabled"),
             ));
         }
-        FakeCfn::start(&mut st, stack, Op::Delete);
+        FakeCfn::start(&mut st, stack, Op::Delete, token);
         Ok(())
     }
 

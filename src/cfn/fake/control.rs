@@ -34,6 +34,7 @@ impl FakeCfn {
                 pending: VecDeque::new(),
                 termination_protection: false,
                 failed: None,
+                op_token: None,
             };
             let n = st.counter;
             push_event(&mut fake, n, None, "", status.as_str(), None);
@@ -150,6 +151,7 @@ impl FakeCfn {
                     pending: VecDeque::new(),
                     termination_protection: false,
                     failed: None,
+                    op_token: None,
                 };
                 push_event(
                     &mut fake,
@@ -166,6 +168,8 @@ impl FakeCfn {
         let arn = format!("arn:aws:cloudformation:{REGION}:123456789012:changeSet/cs-{n}/{stack}");
         st.change_sets.push(FakeChangeSet {
             arn: arn.clone(),
+            name: format!("cs-{n}"),
+            client_token: None,
             stack_id: id,
             stack_name: stack.to_string(),
             create,
@@ -177,6 +181,11 @@ impl FakeCfn {
             pending_polls: 0,
         });
         arn
+    }
+
+    /// Client request tokens of every operation started, in order.
+    pub fn tokens(&self) -> Vec<String> {
+        self.state().tokens.clone()
     }
 
     /// Deletes a change set behind the plan's back.

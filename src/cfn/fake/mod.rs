@@ -66,6 +66,8 @@ struct FakeStack {
     termination_protection: bool,
     /// The resource that failed in the last operation (for a rollback script).
     failed: Option<String>,
+    /// The client request token of the running (or last) operation; its events carry it.
+    op_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +81,8 @@ pub(super) struct Step {
 #[derive(Debug, Clone)]
 struct FakeChangeSet {
     arn: String,
+    name: String,
+    client_token: Option<String>,
     stack_id: String,
     stack_name: String,
     create: bool,
@@ -113,6 +117,8 @@ struct State {
     next_change_set: Option<NextChangeSet>,
     deployed_templates: HashMap<String, String>,
     uploads: Vec<String>,
+    /// Client request tokens of every operation started.
+    tokens: Vec<String>,
     counter: u64,
 }
 
@@ -205,11 +211,13 @@ impl FakeCfn {
     }
 
     /// Starts an operation on the stack from its script.
-    fn start(st: &mut State, stack: &str, kind: Op) {
+    fn start(st: &mut State, stack: &str, kind: Op, token: &str) {
         let script = st.scripts.get(stack).cloned().unwrap_or(Script::Succeed);
+        st.tokens.push(token.to_string());
         let Some(s) = find_mut(&mut st.stacks, stack) else {
             return;
         };
+        s.op_token = Some(token.to_string());
         let steps = steps(kind, &script, s.failed.as_deref());
         if let Script::Fail { resource, .. } | Script::FailRollback { resource, .. } = &script {
             s.failed = Some(resource.clone());
@@ -252,6 +260,7 @@ fn push_event(
         status: EventStatus(status.to_string()),
         reason: reason.map(str::to_string),
         timestamp: format!("2026-12-01T00:{:02}:{:02}Z", (n / 60) % 60, n % 60),
+        client_request_token: s.op_token.clone(),
     });
 }
 

@@ -30,6 +30,10 @@ pub(super) fn convert_event(e: &t::StackEvent) -> StackEvent {
             .timestamp()
             .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok())
             .unwrap_or_default(),
+        client_request_token: e
+            .client_request_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
     }
 }
 

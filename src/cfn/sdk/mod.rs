@@ -161,6 +161,7 @@ impl CloudFormation for SdkCloudFormation {
                 ChangeSetType::Update => t::ChangeSetType::Update,
             })
             .description(&request.description)
+            .client_token(&request.client_token)
             .set_role_arn(request.role_arn.clone());
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),
@@ -223,6 +224,40 @@ impl CloudFormation for SdkCloudFormation {
         })
     }
 
+    async fn find_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<String>, CfnError> {
+        let op = "DescribeChangeSet";
+        let result = self
+            .client(region, op)
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.change_set_id().map(str::to_string)),
+            Err(e) => match convert_error(op, e) {
+                e if matches!(
+                    e.code(),
+                    Some("ChangeSetNotFound" | "ChangeSetNotFoundException")
+                ) =>
+                {
+                    Ok(None)
+                }
+                e if e.code() == Some("ValidationError")
+                    && e.message().contains("does not exist") =>
+                {
+                    Ok(None)
+                }
+                e => Err(e),
+            },
+        }
+    }
+
     async fn delete_change_set(&self, region: &str, arn: &str) -> Result<(), CfnError> {
         let op = "DeleteChangeSet";
         self.client(region, op)
@@ -239,12 +274,14 @@ impl CloudFormation for SdkCloudFormation {
         region: &str,
         arn: &str,
         disable_rollback: bool,
+        token: &str,
     ) -> Result<(), CfnError> {
         let op = "ExecuteChangeSet";
         self.client(region, op)
             .execute_change_set()
             .change_set_name(arn)
             .disable_rollback(disable_rollback)
+            .client_request_token(token)
             .send()
             .await
             .map_err(|e| convert_error(op, e))?;
@@ -289,11 +326,17 @@ impl CloudFormation for SdkCloudFormation {
         Ok(())
     }
 
-    async fn cancel_update_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+    async fn cancel_update_stack(
+        &self,
+        region: &str,
+        stack: &str,
+        token: &str,
+    ) -> Result<(), CfnError> {
         let op = "CancelUpdateStack";
         self.client(region, op)
             .cancel_update_stack()
             .stack_name(stack)
+            .client_request_token(token)
             .send()
             .await
             .map_err(|e| convert_error(op, e))?;
@@ -305,11 +348,13 @@ impl CloudFormation for SdkCloudFormation {
         region: &str,
         stack: &str,
         resources_to_skip: &[String],
+        token: &str,
     ) -> Result<(), CfnError> {
         let op = "ContinueUpdateRollback";
         self.client(region, op)
             .continue_update_rollback()
             .stack_name(stack)
+            .client_request_token(token)
             .set_resources_to_skip(
                 (!resources_to_skip.is_empty()).then(|| resources_to_skip.to_vec()),
             )
@@ -319,22 +364,24 @@ impl CloudFormation for SdkCloudFormation {
         Ok(())
     }
 
-    async fn rollback_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+    async fn rollback_stack(&self, region: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         let op = "RollbackStack";
         self.client(region, op)
             .rollback_stack()
             .stack_name(stack)
+            .client_request_token(token)
             .send()
             .await
             .map_err(|e| convert_error(op, e))?;
         Ok(())
     }
 
-    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), CfnError> {
+    async fn delete_stack(&self, region: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         let op = "DeleteStack";
         self.client(region, op)
             .delete_stack()
             .stack_name(stack)
+            .client_request_token(token)
             .send()
             .await
             .map_err(|e| convert_error(op, e))?;

@@ -11,6 +11,7 @@ fn event(id: &str, rtype: &str, status: &str, reason: Option<&str>) -> StackEven
         status: crate::model::EventStatus(status.into()),
         reason: reason.map(str::to_string),
         timestamp: "2026-11-23T11:19:13Z".into(),
+        client_request_token: None,
     }
 }
 
