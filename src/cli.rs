@@ -39,6 +39,16 @@ pub struct GlobalArgs {
     /// Log filter (error, warn, info, debug, or a tracing filter); CFDEPLOY_LOG also sets it.
     #[arg(long, global = true, env = "CFDEPLOY_LOG", default_value = "warn")]
     pub log_level: String,
+    /// Seconds to wait for a connection to AWS (or GitHub).
+    #[arg(long, global = true, env = "CFDEPLOY_CONNECT_TIMEOUT", default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+    /// Seconds to wait for one attempt of a call to be answered.
+    #[arg(long, global = true, env = "CFDEPLOY_CALL_TIMEOUT", default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub call_timeout: u64,
+    /// Attempts per AWS call, the first included (throttling and dropped connections are retried
+    /// with exponential backoff).
+    #[arg(long, global = true, env = "CFDEPLOY_MAX_ATTEMPTS", default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use tokio::sync::OnceCell;
@@ -18,6 +19,7 @@ use crate::mask::Masker;
 use crate::progress::ProgressMode;
 use crate::render::Style;
 use crate::run::RunContext;
+use crate::signals::Interrupt;
 
 /// The process environment, read once at start.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +102,7 @@ pub struct Context {
     pub run: RunContext,
     cfn: OnceCell<Arc<SdkCloudFormation>>,
     specs: OnceCell<Result<Vec<StackSpec>, Arc<ConfigError>>>,
+    interrupt: std::sync::OnceLock<Interrupt>,
 }
 
 impl Context {
@@ -131,7 +134,21 @@ impl Context {
             run: RunContext::new(),
             cfn: OnceCell::new(),
             specs: OnceCell::new(),
+            interrupt: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Starts listening for Ctrl-C and SIGTERM (once, at the start of the run, in the runtime).
+    pub fn listen_for_interrupts(&self) {
+        self.interrupt.get_or_init(crate::signals::listen);
+    }
+
+    /// The run's interrupt levels (none ever, if nothing listens: in tests).
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt
+            .get()
+            .cloned()
+            .unwrap_or_else(|| tokio::sync::watch::channel(0u8).1)
     }
 
     /// A person can be asked a question: stdin and stderr are terminals.
@@ -159,7 +176,9 @@ impl Context {
                     SdkCloudFormation::load(&SdkOptions {
                         profile: self.global.profile.clone(),
                         region: self.global.region.clone(),
-                        max_attempts: None,
+                        max_attempts: self.global.max_attempts,
+                        connect_timeout: Duration::from_secs(self.global.connect_timeout),
+                        call_timeout: Duration::from_secs(self.global.call_timeout),
                         custom_endpoint: self.env.get("AWS_ENDPOINT_URL").is_some()
                             || self.env.get("AWS_ENDPOINT_URL_S3").is_some(),
                     })

@@ -22,8 +22,10 @@ pub enum Exit {
     NeedsAPerson,
     /// cfdeploy lost track of an operation: it may still be running, its outcome is unknown.
     Unknown,
-    /// Interrupted by Ctrl-C or SIGTERM.
+    /// Interrupted by Ctrl-C (SIGINT), following the 128 + signal convention.
     Interrupted,
+    /// Stopped by SIGTERM (what a CI runner sends when a job is cancelled).
+    Terminated,
 }
 
 impl Exit {
@@ -36,6 +38,17 @@ impl Exit {
             Exit::NeedsAPerson => 4,
             Exit::Unknown => 5,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
+        }
+    }
+
+    /// The status of a run that a signal interrupted: 143 for SIGTERM, 130 for Ctrl-C; `self`
+    /// when no signal came.
+    pub fn after_signals(self) -> Exit {
+        match crate::signals::received() {
+            None => self,
+            Some(crate::signals::Signal::Terminate) => Exit::Terminated,
+            Some(crate::signals::Signal::Interrupt) => Exit::Interrupted,
         }
     }
 
@@ -48,7 +61,7 @@ impl Exit {
             Exit::Destructive => 3,
             Exit::NeedsAPerson => 4,
             Exit::Unknown => 5,
-            Exit::Interrupted => 6,
+            Exit::Interrupted | Exit::Terminated => 6,
         }
     }
 
@@ -105,6 +118,7 @@ mod tests {
         ];
         assert_eq!(Exit::worst_of(all), Exit::Interrupted);
         assert_eq!(Exit::worst_of(all.into_iter().rev()), Exit::Interrupted);
+        assert_eq!(Exit::Terminated.code(), 143);
         assert_eq!(
             Exit::worst_of([Exit::NeedsAPerson, Exit::Failure]),
             Exit::NeedsAPerson

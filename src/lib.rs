@@ -65,12 +65,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        match &cli.command {
+        ctx.listen_for_interrupts();
+        let exit = match &cli.command {
             cli::Command::Plan(args) => commands::plan::run(&ctx, args).await,
             cli::Command::Apply(args) => commands::apply::run(&ctx, args).await,
             cli::Command::Events(args) => commands::events::run(&ctx, args).await,
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
             cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
-        }
+        };
+        exit.map(|e| match crate::signals::received() {
+            Some(_) => e.worst(Exit::Interrupted).after_signals(),
+            None => e,
+        })
     })
 }

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,7 +8,8 @@ fn main() -> ExitCode {
     match cfdeploy::run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Where stderr is closed, the exit status still says it failed.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             cfdeploy::exit::Exit::Failure.into()
         }
     }

@@ -17,6 +17,7 @@ use crate::mask::{Masked, Masker};
 use crate::model::{Family, Fingerprint, Plan, PlanStatus, Stack, StackPlan};
 use crate::poll::PollOptions;
 use crate::run::{request_token, RunContext, Step};
+use crate::signals::Interrupt;
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -32,6 +33,7 @@ pub async fn plan_fleet<C: CloudFormation>(
     run: &RunContext,
     options: &PlanOptions,
     masker: &Masker,
+    interrupt: &Interrupt,
 ) -> Masked<Plan> {
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -42,13 +44,14 @@ pub async fn plan_fleet<C: CloudFormation>(
         let run = run.clone();
         let poll = options.poll.clone();
         let masker = masker.clone();
+        let interrupt = interrupt.clone();
         // Created here, inside the caller's `run` span, so every line logged for this stack
         // carries the run's correlation id too.
         let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = semaphore.acquire_owned().await.ok();
-            let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll, &masker)
+            let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll, &masker, &interrupt)
                 .instrument(span)
                 .await;
             (index, plan)
@@ -76,6 +79,7 @@ async fn plan_stack<C: CloudFormation>(
     run: &RunContext,
     poll: &PollOptions,
     masker: &Masker,
+    interrupt: &Interrupt,
 ) -> StackPlan {
     let mut plan = StackPlan {
         stack: spec.name.clone(),
@@ -97,10 +101,14 @@ async fn plan_stack<C: CloudFormation>(
         termination_protection: spec.termination_protection,
         allow_destructive: spec.allow_destructive,
     };
-    if let Err(e) = plan_into(cfn, spec, run, poll, &mut plan).await {
+    if *interrupt.borrow() > 0 {
+        plan.error = Some("not planned: interrupted".to_string());
+        return plan;
+    }
+    if let Err(e) = plan_into(cfn, spec, run, poll, interrupt, &mut plan).await {
         // CloudFormation's validation messages can quote the values they were sent.
         let error = masker.scrub(&e.to_string());
-        tracing::warn!(stack = %spec.name, error = %error, "plan failed");
+        tracing::info!(stack = %spec.name, error = %error, "plan failed");
         plan.status = PlanStatus::Error;
         plan.error = Some(error);
     }
@@ -121,6 +129,7 @@ impl From<ChangeSetError> for StackProblem {
         match e {
             ChangeSetError::Cfn(e) => StackProblem::Cfn(e),
             ChangeSetError::Timeout(why) => StackProblem::State(why),
+            ChangeSetError::Interrupted => StackProblem::State(e.to_string()),
         }
     }
 }
@@ -130,6 +139,7 @@ async fn plan_into<C: CloudFormation>(
     spec: &StackSpec,
     run: &RunContext,
     poll: &PollOptions,
+    interrupt: &Interrupt,
     plan: &mut StackPlan,
 ) -> Result<(), StackProblem> {
     let region = spec.region.as_str();
@@ -211,22 +221,26 @@ async fn plan_into<C: CloudFormation>(
         plan.stack_id = created.stack_id.clone();
     }
 
-    let outcome = wait_and_read(cfn, region, &created.arn, poll).await;
+    plan.change_set_arn = Some(created.arn.clone());
+    let outcome = wait_and_read(cfn, region, &created.arn, poll, interrupt).await;
     let changes = match outcome {
         Ok(ChangeSetOutcome::Ready(changes)) => changes,
         Ok(ChangeSetOutcome::NoChanges) => {
             delete_quietly(cfn, region, &created.arn).await;
+            plan.change_set_arn = None;
             plan.status = PlanStatus::NoChanges;
             return Ok(());
         }
         Ok(ChangeSetOutcome::Failed(reason)) => {
             delete_quietly(cfn, region, &created.arn).await;
+            plan.change_set_arn = None;
             return Err(StackProblem::State(format!(
                 "the change set failed: {reason}"
             )));
         }
         Err(e) => {
             delete_quietly(cfn, region, &created.arn).await;
+            plan.change_set_arn = None;
             return Err(e.into());
         }
     };
@@ -345,3 +359,33 @@ fn explain_create_error(e: &CfnError) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Undoes what an interrupted plan made: deletes every change set it created and the stacks it
+/// created that are still empty in REVIEW_IN_PROGRESS. Returns what it removed, for the report.
+pub async fn discard<C: CloudFormation>(cfn: &C, plan: &Plan, run: &RunContext) -> Vec<String> {
+    let mut removed = Vec::new();
+    for s in &plan.stacks {
+        if let Some(arn) = &s.change_set_arn {
+            delete_quietly(cfn, &s.region, arn).await;
+            removed.push(format!("the change set of {}", s.stack));
+        }
+        // A stack that did not exist before this run, made by this run's CREATE change set (its
+        // id is the one CreateChangeSet returned), holds nothing while in review: remove it.
+        let (None, Some(id)) = (&s.fingerprint.stack_status, &s.stack_id) else {
+            continue;
+        };
+        match cfn.describe_stack(&s.region, &s.stack).await {
+            Ok(Some(stack)) if stack.status.family() == Family::Review && stack.stack_id == *id => {
+                let token = request_token(&run.correlation_id, Step::Delete, &s.stack);
+                match cfn.delete_stack(&s.region, id, &token).await {
+                    Ok(()) => removed.push(format!("the empty stack {}", s.stack)),
+                    Err(e) => {
+                        tracing::warn!(stack = %s.stack, error = %e, "could not remove the empty stack")
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    removed
+}

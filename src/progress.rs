@@ -77,7 +77,7 @@ impl Progress {
             });
         }
         if self.mode == ProgressMode::Lines {
-            eprintln!("{stack}: {status}");
+            crate::commands::say(&format!("{stack}: {status}"));
         }
         self.redraw();
     }
@@ -104,10 +104,10 @@ impl Progress {
             ProgressMode::Lines => {
                 let time = e.timestamp.get(11..19).unwrap_or(&e.timestamp);
                 let reason = reason.map(|r| format!("  {r}")).unwrap_or_default();
-                eprintln!(
+                crate::commands::say(&format!(
                     "{}: {time} {} {} {}{reason}",
                     e.stack_name, e.logical_id, e.resource_type, e.status
-                );
+                ));
             }
             ProgressMode::Live => {}
         }
@@ -143,7 +143,7 @@ impl Progress {
             return;
         }
         if self.mode == ProgressMode::Lines {
-            eprintln!("{stack}: {result}");
+            crate::commands::say(&format!("{stack}: {result}"));
         }
         self.redraw();
     }
@@ -163,7 +163,7 @@ impl Progress {
             drop(st);
             self.redraw();
         } else {
-            eprintln!("{message}");
+            crate::commands::say(message);
         }
     }
 

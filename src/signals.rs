@@ -1,12 +1,77 @@
-//! Ctrl-C and SIGTERM as interrupt levels shared by every task of a run: 0 none, 1 the first
-//! (start nothing new, cancel updates in progress, keep waiting), 2 the second (stop waiting).
+//! Ctrl-C and SIGTERM, listened to from the first instruction of every command, as interrupt
+//! levels shared by every task of the run: 0 none; 1 the first (start nothing new, cancel updates
+//! in progress, clean up, report every stack); the second exits at once, even while a call hangs,
+//! after one line naming what may still be running in CloudFormation.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use tokio::sync::watch;
 
 /// How far a Ctrl-C / SIGTERM has gone.
 pub type Interrupt = watch::Receiver<u8>;
 
-/// Listens for interrupts until the run ends, and says on stderr what each one does.
+/// The signal that interrupted the run, for its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C (SIGINT): exit 130.
+    Interrupt,
+    /// SIGTERM (a cancelled CI job): exit 143.
+    Terminate,
+}
+
+static FIRST: AtomicU8 = AtomicU8::new(0);
+
+/// Stacks whose operation this run started or attached to and has not seen end.
+static RUNNING: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// The first signal received, if any.
+pub fn received() -> Option<Signal> {
+    match FIRST.load(Ordering::SeqCst) {
+        1 => Some(Signal::Interrupt),
+        2 => Some(Signal::Terminate),
+        _ => None,
+    }
+}
+
+/// An operation on `stack` is running (named if the run must exit before it ends).
+pub fn running(stack: &str) {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(stack.to_string());
+}
+
+/// The operation on `stack` ended (or was never started).
+pub fn settled(stack: &str) {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(stack);
+}
+
+fn say(line: &str) {
+    // A closed stderr must not stop the interrupt from working.
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// What the second interrupt says before exiting.
+fn last_words() -> String {
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if running.is_empty() {
+        return "interrupted again: exiting now".to_string();
+    }
+    let names: Vec<&str> = running.iter().map(String::as_str).collect();
+    format!(
+        "interrupted again: exiting now; still running in CloudFormation: {} — `cfdeploy events STACK` shows each, and `cfdeploy apply` with the same plan attaches to it",
+        names.join(", ")
+    )
+}
+
+/// Listens for interrupts until the process ends, and says on stderr what each one does. Call
+/// it once, at the start of the run, inside the runtime.
 pub fn listen() -> Interrupt {
     let (tx, rx) = watch::channel(0u8);
     tokio::spawn(async move {
@@ -25,18 +90,26 @@ pub fn listen() -> Interrupt {
             };
             #[cfg(not(unix))]
             let terminate = std::future::pending::<()>();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate => {}
-            }
+            let signal = tokio::select! {
+                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+                _ = terminate => Signal::Terminate,
+            };
+            let _ = FIRST.compare_exchange(
+                0,
+                if signal == Signal::Interrupt { 1 } else { 2 },
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
             let level = tx.borrow().saturating_add(1);
             if level == 1 {
-                eprintln!("interrupted: starting no new stacks, cancelling updates in progress and waiting for them to roll back (creates are left to CloudFormation); interrupt again to stop waiting");
+                say("interrupted: starting nothing new, cancelling updates in progress and cleaning up what this run created; interrupt again to exit at once");
+                let _ = tx.send(level);
             } else {
-                eprintln!("interrupted again: not waiting any more");
-            }
-            if tx.send(level).is_err() || level >= 2 {
-                break;
+                say(&last_words());
+                std::process::exit(match received() {
+                    Some(Signal::Terminate) => 143,
+                    _ => 130,
+                });
             }
         }
     });

@@ -102,6 +102,7 @@ pub async fn repair<C: CloudFormation>(
             return done(OutcomeKind::Refused, Some(status), Some(e.to_string()));
         }
     }
+    crate::signals::running(name);
     events.emit(RolloutEvent::StackStarted {
         stack: name.to_string(),
         status: status.clone(),
@@ -113,6 +114,7 @@ pub async fn repair<C: CloudFormation>(
             &mut interrupt,
         )
         .await;
+    crate::signals::settled(name);
     let final_status = match end {
         Ok(WatchEnd::Settled(s)) => s,
         Ok(WatchEnd::Abandoned(s)) => {

@@ -74,6 +74,7 @@ pub async fn run<C: CloudFormation>(
                     Some(e.to_string()),
                 );
             }
+            crate::signals::running(&s.stack);
             events.emit(RolloutEvent::StackStarted {
                 stack: s.stack.clone(),
                 status: status.clone(),
@@ -136,6 +137,7 @@ pub async fn run<C: CloudFormation>(
             if !*create {
                 watcher.cancel_token = Some(request_token(correlation_id, Step::Cancel, &s.stack));
             }
+            crate::signals::running(&s.stack);
             events.emit(RolloutEvent::StackStarted {
                 stack: s.stack.clone(),
                 status: if *create {

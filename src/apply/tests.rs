@@ -88,6 +88,7 @@ async fn plan_with(
                 poll: poll(),
             },
             &masker,
+            &signals::manual().1,
         )
         .await;
         plan.stacks.extend(one.into_inner().stacks);

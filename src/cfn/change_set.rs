@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{CfnError, CloudFormation};
 use crate::model::{ChangeSetStatus, ResourceChange};
 use crate::poll::PollOptions;
+use crate::signals::Interrupt;
 
 /// Why a change set could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,9 @@ pub enum ChangeSetError {
     /// CloudFormation was still computing it when the poll timed out.
     #[error("{0}")]
     Timeout(String),
+    /// The run was interrupted while waiting.
+    #[error("not planned: interrupted")]
+    Interrupted,
 }
 
 /// What a change set turned out to be once CloudFormation computed it.
@@ -46,6 +50,7 @@ pub async fn wait_and_read<C: CloudFormation>(
     region: &str,
     arn: &str,
     poll: &PollOptions,
+    interrupt: &Interrupt,
 ) -> Result<ChangeSetOutcome, ChangeSetError> {
     let started = tokio::time::Instant::now();
     let mut backoff = poll.backoff();
@@ -61,7 +66,14 @@ pub async fn wait_and_read<C: CloudFormation>(
                 poll.timeout.as_secs()
             )));
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        let mut interrupt = interrupt.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = interrupt.changed() => {}
+        }
+        if *interrupt.borrow() > 0 {
+            return Err(ChangeSetError::Interrupted);
+        }
     };
     match first.status {
         ChangeSetStatus::CreateComplete => {}

@@ -175,8 +175,19 @@ pub enum CfnError {
         message: String,
     },
     /// The request never got an answer: no connection, timeout, unreadable response.
-    #[error("{operation}: could not reach CloudFormation: {message}")]
+    #[error("{operation}: {message}")]
     Transport { operation: String, message: String },
+    /// Something other than CloudFormation answered (a proxy's page, a wrong endpoint).
+    #[error("{operation}: {endpoint} answered HTTP {status}, which is not an answer from CloudFormation: \"{body}\" — check AWS_ENDPOINT_URL, a proxy or a firewall")]
+    NotCloudFormation {
+        operation: String,
+        endpoint: String,
+        status: u16,
+        body: String,
+    },
+    /// The credentials are missing, expired or not accepted.
+    #[error("{operation}: {message}. cfdeploy looks for credentials as the AWS CLI does: --profile (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the shared config and credentials files, SSO, web identity, and container or instance metadata; refresh them (for SSO: `aws sso login`) or pass --profile")]
+    Credentials { operation: String, message: String },
 }
 
 impl CfnError {
@@ -184,7 +195,9 @@ impl CfnError {
         match self {
             CfnError::Api { code, .. } => Some(code),
             CfnError::Throttled { .. } => Some("Throttling"),
-            CfnError::Transport { .. } => None,
+            CfnError::Transport { .. }
+            | CfnError::NotCloudFormation { .. }
+            | CfnError::Credentials { .. } => None,
         }
     }
 
@@ -192,7 +205,17 @@ impl CfnError {
         match self {
             CfnError::Api { message, .. }
             | CfnError::Throttled { message, .. }
-            | CfnError::Transport { message, .. } => message,
+            | CfnError::Transport { message, .. }
+            | CfnError::Credentials { message, .. } => message,
+            CfnError::NotCloudFormation { body, .. } => body,
         }
+    }
+
+    /// Waiting and trying again may help (throttling, a dropped connection, a timeout).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            CfnError::Throttled { .. } | CfnError::Transport { .. }
+        )
     }
 }

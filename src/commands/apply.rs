@@ -14,11 +14,11 @@ use crate::engine::Events;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
 use crate::model::{Outcome, OutcomeKind, Plan};
+use crate::planfile;
 use crate::poll::PollOptions;
 use crate::progress::{Progress, ProgressMode};
 use crate::render::{self, outcome, Format, Style};
 use crate::rollout::RolloutOptions;
-use crate::{planfile, signals};
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
     let span =
@@ -37,11 +37,11 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
             .iter()
             .filter(|s| s.status.has_changes())
             .count();
-        eprintln!(
+        crate::commands::say(&format!(
             "cfdeploy apply: {}, {executing} to change · correlation id {}",
             super::stacks(plan.stacks.len()),
             ctx.run.correlation_id
-        );
+        ));
 
         let cfn = ctx.cfn().await;
         let progress = Arc::new(Progress::new(
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         ));
         let events = Events::new(masker.clone(), Arc::clone(&progress) as _);
         let ticker = super::redraw_ticker(Arc::clone(&progress));
-        let interrupt = signals::listen();
+        let interrupt = ctx.interrupt();
         let options = ApplyOptions {
             rollout: RolloutOptions {
                 concurrency: usize::from(args.concurrency),
@@ -78,10 +78,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         report(ctx, args.format, progress.mode(), &outcomes, exit)?;
         if interrupted {
             for o in outcomes.iter().filter(|o| o.kind == OutcomeKind::Abandoned) {
-                eprintln!(
+                crate::commands::say(&format!(
                     "{}: see its state with `cfdeploy events {}`",
                     o.stack, o.stack
-                );
+                ));
             }
         }
         Ok(exit)
@@ -148,6 +148,10 @@ fn from_plan_file(ctx: &Context, path: &std::path::Path) -> Result<Plan> {
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
 async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
     let plan = super::plan::plan_selected(ctx, args.concurrency, masker).await?;
+    if *ctx.interrupt().borrow() > 0 {
+        super::say("interrupted while planning: nothing was applied");
+        return Ok(None);
+    }
     let cfn = ctx.cfn().await;
     let style = Style {
         color: ctx.stderr.color,
@@ -170,9 +174,9 @@ async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Op
                 }
             }
             if ask {
-                eprintln!("not applied; the change sets were deleted");
+                crate::commands::say(&format!("not applied; the change sets were deleted"));
             } else {
-                eprintln!("error: refusing to apply without confirmation: there is no terminal to ask on. Pass --yes, or review a plan (`cfdeploy plan --out plan.json`) and apply exactly that with `cfdeploy apply --plan plan.json`. The change sets were deleted.");
+                crate::commands::say(&format!("error: refusing to apply without confirmation: there is no terminal to ask on. Pass --yes, or review a plan (`cfdeploy plan --out plan.json`) and apply exactly that with `cfdeploy apply --plan plan.json`. The change sets were deleted."));
             }
             return Ok(None);
         }
@@ -181,11 +185,14 @@ async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Op
 }
 
 fn confirm(stacks: usize) -> Result<bool> {
-    eprint!(
+    let mut err = std::io::stderr().lock();
+    write!(
+        err,
         "Apply the changes to {}? Only 'yes' applies: ",
         super::stacks(stacks)
-    );
-    std::io::stderr().flush()?;
+    )?;
+    err.flush()?;
+    drop(err);
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

@@ -75,13 +75,19 @@ pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
     .context("the comment task ended abnormally")?;
     match posted {
         Ok((verb, c)) => {
-            eprintln!("{verb} the plan comment on pull request #{pr}: {}", c.url);
+            crate::commands::say(&format!(
+                "{verb} the plan comment on pull request #{pr}: {}",
+                c.url
+            ));
             Ok(Exit::Ok)
         }
         Err(e) => {
             // A failure to comment never hides the plan's own result.
-            eprintln!("error: could not post the plan comment: {e}");
-            eprintln!("the plan itself: {}", summary_line(&plan.summary()));
+            crate::commands::say(&format!("error: could not post the plan comment: {e}"));
+            crate::commands::say(&format!(
+                "the plan itself: {}",
+                summary_line(&plan.summary())
+            ));
             Ok(Exit::Failure)
         }
     }

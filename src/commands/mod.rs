@@ -46,6 +46,12 @@ pub fn redraw_ticker(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// A line for the person watching, on stderr. A closed or full stderr never stops cfdeploy or
+/// changes what happens to stacks: the line is dropped.
+pub fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
 /// `1 stack` / `3 stacks`.
 pub fn stacks(n: usize) -> String {
     format!("{n} stack{}", if n == 1 { "" } else { "s" })

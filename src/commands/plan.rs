@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
 use crate::model::Plan;
-use crate::plan::{plan_fleet, PlanOptions};
+use crate::plan::{discard, plan_fleet, PlanOptions};
 use crate::poll::PollOptions;
 use crate::{planfile, render};
 
@@ -27,12 +27,17 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             "plan finished"
         );
 
-        if let Some(path) = &args.out {
+        let interrupted = *ctx.interrupt().borrow() > 0;
+        if let Some(path) = args.out.as_ref().filter(|_| !interrupted) {
             planfile::write(path, &plan)?;
         }
         super::write_stdout(|out| render::plan(out, &plan, args.format, ctx.stdout))?;
+        if interrupted {
+            super::say("interrupted: this plan was discarded and no plan file was written");
+            return Ok(Exit::Interrupted);
+        }
         if let Some(path) = &args.out {
-            eprintln!("plan written to {}", path.display());
+            super::say(&format!("plan written to {}", path.display()));
         }
 
         Ok(if plan.has_errors() {
@@ -55,14 +60,32 @@ pub async fn plan_selected(
 ) -> Result<Masked<Plan>> {
     let specs = ctx.selected_stacks().await?;
     let cfn = ctx.cfn().await;
-    eprintln!(
+    super::say(&format!(
         "cfdeploy plan: {} · correlation id {}",
         super::stacks(specs.len()),
         ctx.run.correlation_id
-    );
+    ));
     let options = PlanOptions {
         concurrency: usize::from(concurrency),
         poll: PollOptions::default(),
     };
-    Ok(plan_fleet(Arc::clone(&cfn), specs, &ctx.run, &options, masker).await)
+    let interrupt = ctx.interrupt();
+    let plan = plan_fleet(
+        Arc::clone(&cfn),
+        specs,
+        &ctx.run,
+        &options,
+        masker,
+        &interrupt,
+    )
+    .await;
+    if *interrupt.borrow() > 0 {
+        // Nothing this run made is left behind: its change sets, and the empty stacks its
+        // CREATE change sets made.
+        let removed = discard(cfn.as_ref(), &plan, &ctx.run).await;
+        if !removed.is_empty() {
+            super::say(&format!("interrupted: removed {}", removed.join(", ")));
+        }
+    }
+    Ok(plan)
 }

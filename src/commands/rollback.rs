@@ -12,14 +12,13 @@ use crate::exit::Exit;
 use crate::poll::PollOptions;
 use crate::progress::Progress;
 use crate::render::outcome;
-use crate::signals;
 
 pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
     let cfn = ctx.cfn().await;
     let masker = ctx.masker().await;
     let progress = Arc::new(Progress::new(ctx.progress_mode(false)));
     let events = Events::new(masker.clone(), progress as _);
-    let interrupt = signals::listen();
+    let interrupt = ctx.interrupt();
     let options = RepairOptions {
         skip_resources: args.skip_resources.clone(),
         delete: args.delete,

@@ -124,6 +124,7 @@ impl<C: CloudFormation> WaveRun<'_, C> {
                             interrupt,
                         )
                         .await;
+                        crate::signals::settled(&s.stack);
                         (i, events.finished(o))
                     }
                     .instrument(span),

@@ -128,6 +128,7 @@ async fn plan_one(fake: FakeCfn, params: &[(&str, &str)]) -> (Plan, Arc<FakeCfn>
         &RunContext::new(),
         &options,
         &masker,
+        &crate::signals::manual().1,
     )
     .await;
     (plan.into_inner(), fake)
@@ -389,6 +390,7 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
         &RunContext::new(),
         &options,
         &Masker::default(),
+        &crate::signals::manual().1,
     )
     .await;
     assert_eq!(
@@ -468,4 +470,61 @@ async fn every_stack_status_is_planned_as_its_family_says() {
             Family::Unknown => unreachable!("every documented status has a family"),
         }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_plan_stops_waiting_and_discards_what_it_made() {
+    // A new stack whose change set never finishes computing, and an existing one planned fine.
+    let fake = Arc::new(fake(Some(StackStatus::UpdateComplete)));
+    fake.next_change_set(NextChangeSet {
+        pending_polls: 10_000,
+        ..NextChangeSet::default()
+    });
+    let (tx, interrupt) = crate::signals::manual();
+    let run = RunContext::new();
+    let task = {
+        let fake = Arc::clone(&fake);
+        let run = run.clone();
+        tokio::spawn(async move {
+            let mut new = spec(&[("Name", "new"), ("Token", "t")]);
+            new.name = "new".into();
+            plan_fleet(
+                fake,
+                vec![new],
+                &run,
+                &PlanOptions {
+                    concurrency: 2,
+                    poll: fast(),
+                },
+                &Masker::default(),
+                &interrupt,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.status("new"), Some(StackStatus::ReviewInProgress));
+    tx.send(1).unwrap();
+    let plan = task.await.unwrap();
+    assert_eq!(plan.stacks[0].status, PlanStatus::Error);
+    assert_eq!(
+        plan.stacks[0].error.as_deref(),
+        Some("not planned: interrupted")
+    );
+    assert!(
+        fake.change_sets_of("new").is_empty(),
+        "its change set is deleted at once"
+    );
+
+    let removed = discard(fake.as_ref(), &plan, &run).await;
+    assert_eq!(removed, ["the empty stack new"]);
+    assert_eq!(fake.count("DeleteStack"), 1);
+    for _ in 0..3 {
+        fake.describe_stack(crate::cfn::fake::REGION, "new")
+            .await
+            .unwrap();
+    }
+    assert_eq!(fake.status("new"), Some(StackStatus::DeleteComplete));
+    // The stack that existed before the run is never touched.
+    assert_eq!(fake.status("api"), Some(StackStatus::UpdateComplete));
 }

@@ -1,5 +1,6 @@
 //! SDK types into the domain model, at the boundary.
 
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::primitives::DateTimeFormat;
 use aws_sdk_cloudformation::types as t;
@@ -37,40 +38,110 @@ pub(super) fn convert_event(e: &t::StackEvent) -> StackEvent {
     }
 }
 
-pub(super) fn convert_error<E, R>(operation: &str, err: SdkError<E, R>) -> CfnError
+/// Where a call went and how long it could take, for errors a person can act on.
+#[derive(Debug, Clone)]
+pub(super) struct CallContext<'a> {
+    pub operation: &'a str,
+    pub endpoint: String,
+    pub call_timeout: std::time::Duration,
+    pub attempts: u32,
+}
+
+/// Codes CloudFormation (and the SDK) use for throttling.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+];
+
+/// Codes that mean the credentials themselves are the problem.
+const CREDENTIALS: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "AccessDeniedException",
+];
+
+/// The SDK's error as a `CfnError` that names what answered (or did not) and what to check.
+pub(super) fn convert_error<E>(call: &CallContext<'_>, err: SdkError<E, HttpResponse>) -> CfnError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    match &err {
-        SdkError::ServiceError(service) => {
-            let inner = service.err();
-            let code = inner.code().unwrap_or("Unknown").to_string();
+    let operation = call.operation.to_string();
+    if let SdkError::ServiceError(service) = &err {
+        let inner = service.err();
+        if let Some(code) = inner.code() {
             let message = inner.message().unwrap_or("(no message)").to_string();
-            if matches!(
-                code.as_str(),
-                "Throttling"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "TooManyRequestsException"
-            ) {
-                CfnError::Throttled {
-                    operation: operation.to_string(),
-                    message,
-                }
-            } else {
-                CfnError::Api {
-                    operation: operation.to_string(),
-                    code,
-                    message,
-                }
+            if THROTTLING.contains(&code) {
+                return CfnError::Throttled { operation, message };
             }
+            if CREDENTIALS.contains(&code) {
+                return CfnError::Credentials {
+                    operation,
+                    message: format!("{code}: {message}"),
+                };
+            }
+            return CfnError::Api {
+                operation,
+                code: code.to_string(),
+                message,
+            };
         }
-        _ => CfnError::Transport {
-            operation: operation.to_string(),
-            message: DisplayErrorContext(&err).to_string(),
-        },
     }
+    // An answer without a CloudFormation error code: something else answered.
+    if let Some(raw) = err.raw_response() {
+        let status = raw.status().as_u16();
+        if !(200..300).contains(&status) || matches!(err, SdkError::ResponseError(_)) {
+            let body = raw
+                .body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            let start: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            let start: String = start.chars().take(200).collect();
+            return CfnError::NotCloudFormation {
+                operation,
+                endpoint: call.endpoint.clone(),
+                status,
+                body: start,
+            };
+        }
+    }
+    let detail = DisplayErrorContext(&err).to_string();
+    if detail.to_ascii_lowercase().contains("credential") {
+        return CfnError::Credentials {
+            operation,
+            message: "no usable AWS credentials were found".to_string(),
+        };
+    }
+    let timed_out = matches!(err, SdkError::TimeoutError(_))
+        || matches!(&err, SdkError::DispatchFailure(d) if d.is_timeout());
+    let message = if timed_out {
+        format!(
+            "no answer from {} within {}s (tried {} time{}); check the network, a proxy, or AWS_ENDPOINT_URL (--call-timeout and --max-attempts set the limits)",
+            call.endpoint,
+            call.call_timeout.as_secs(),
+            call.attempts,
+            if call.attempts == 1 { "" } else { "s" }
+        )
+    } else if matches!(err, SdkError::DispatchFailure(_)) {
+        format!("could not reach {}: {}", call.endpoint, last_cause(&detail))
+    } else {
+        detail
+    };
+    CfnError::Transport { operation, message }
+}
+
+/// The innermost cause of an error chain printed as `a: b: c`.
+fn last_cause(detail: &str) -> &str {
+    detail
+        .rsplit(": ")
+        .find(|part| !part.trim().is_empty())
+        .unwrap_or(detail)
+        .trim()
 }
 
 pub(super) fn convert_stack(s: &t::Stack) -> Stack {

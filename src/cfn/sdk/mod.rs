@@ -5,29 +5,50 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation as cfn;
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::types as t;
 
 mod convert;
 
-use convert::{convert_error, convert_event, convert_resource_change, convert_stack};
+use convert::{convert_error, convert_event, convert_resource_change, convert_stack, CallContext};
 
 use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
 use crate::model::{ChangeSetPage, ChangeSetStatus, Stack, StackEventPage};
 
-/// How the SDK is set up: the AWS CLI's `--profile` and `--region`, and retries.
-#[derive(Debug, Clone, Default)]
+/// How the SDK is set up: the AWS CLI's `--profile` and `--region`, retries and timeouts.
+#[derive(Debug, Clone)]
 pub struct SdkOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
     /// Attempts per call, including the first; throttling is retried with exponential backoff.
-    pub max_attempts: Option<u32>,
+    pub max_attempts: u32,
+    /// Longest wait for a connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for one attempt of a call to be answered.
+    pub call_timeout: Duration,
     /// A custom endpoint is set (`AWS_ENDPOINT_URL`): address S3 buckets by path there.
     pub custom_endpoint: bool,
+}
+
+impl Default for SdkOptions {
+    fn default() -> Self {
+        SdkOptions {
+            profile: None,
+            region: None,
+            max_attempts: 8,
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(60),
+            custom_endpoint: false,
+        }
+    }
 }
 
 /// CloudFormation through the AWS SDK, one client per region, built on first use.
@@ -37,17 +58,29 @@ pub struct SdkCloudFormation {
     s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     calls: AtomicU64,
     custom_endpoint: bool,
+    call_timeout: Duration,
+    attempts: u32,
 }
 
 impl SdkCloudFormation {
     /// Loads the default credential chain (env, profiles, SSO, web identity) and honours
     /// `AWS_ENDPOINT_URL`, as the AWS CLI does.
     pub async fn load(options: &SdkOptions) -> SdkCloudFormation {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(options.max_attempts.unwrap_or(8))
-                .with_initial_backoff(std::time::Duration::from_millis(200)),
-        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(options.max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            // Every call is bounded: an endpoint that accepts the connection and never answers
+            // fails the attempt, and the attempts are bounded too.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.connect_timeout)
+                    .read_timeout(options.call_timeout)
+                    .operation_attempt_timeout(options.call_timeout)
+                    .build(),
+            );
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
@@ -60,7 +93,41 @@ impl SdkCloudFormation {
             s3_clients: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
             custom_endpoint: options.custom_endpoint,
+            call_timeout: options.call_timeout,
+            attempts: options.max_attempts.max(1),
         }
+    }
+
+    /// Where calls for `region` go: the custom endpoint, or CloudFormation's in the region.
+    fn endpoint(&self, region: &str) -> String {
+        self.config
+            .endpoint_url()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("https://cloudformation.{region}.amazonaws.com"))
+    }
+
+    fn error<E>(
+        &self,
+        operation: &'static str,
+        region: &str,
+        err: aws_sdk_cloudformation::error::SdkError<E, HttpResponse>,
+    ) -> CfnError
+    where
+        E: aws_sdk_cloudformation::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        convert_error(
+            &CallContext {
+                operation,
+                endpoint: self.endpoint(region),
+                call_timeout: self.call_timeout,
+                attempts: self.attempts,
+            },
+            err,
+        )
     }
 
     /// The region the default chain resolved (`--region`, env, profile), if any.
@@ -121,7 +188,7 @@ impl CloudFormation for SdkCloudFormation {
         match result {
             Ok(out) => Ok(out.stacks().first().map(convert_stack)),
             Err(e) => {
-                let err = convert_error(op, e);
+                let err = self.error(op, region, e);
                 if err.code() == Some("ValidationError") && err.message().contains("does not exist")
                 {
                     Ok(None)
@@ -141,7 +208,7 @@ impl CloudFormation for SdkCloudFormation {
             .template_stage(t::TemplateStage::Original)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(out.template_body().unwrap_or_default().to_string())
     }
 
@@ -184,7 +251,7 @@ impl CloudFormation for SdkCloudFormation {
         for arn in &request.notification_arns {
             call = call.notification_arns(arn);
         }
-        let out = call.send().await.map_err(|e| convert_error(op, e))?;
+        let out = call.send().await.map_err(|e| self.error(op, region, e))?;
         Ok(CreatedChangeSet {
             arn: out.id().unwrap_or_default().to_string(),
             stack_id: out.stack_id().map(str::to_string),
@@ -207,7 +274,7 @@ impl CloudFormation for SdkCloudFormation {
             .set_next_token(next_token.map(str::to_string))
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(ChangeSetPage {
             stack_id: out.stack_id().map(str::to_string),
             stack_name: out.stack_name().map(str::to_string),
@@ -240,7 +307,7 @@ impl CloudFormation for SdkCloudFormation {
             .await;
         match result {
             Ok(out) => Ok(out.change_set_id().map(str::to_string)),
-            Err(e) => match convert_error(op, e) {
+            Err(e) => match self.error(op, region, e) {
                 e if matches!(
                     e.code(),
                     Some("ChangeSetNotFound" | "ChangeSetNotFoundException")
@@ -265,7 +332,7 @@ impl CloudFormation for SdkCloudFormation {
             .change_set_name(arn)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -284,7 +351,7 @@ impl CloudFormation for SdkCloudFormation {
             .client_request_token(token)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -302,7 +369,7 @@ impl CloudFormation for SdkCloudFormation {
             .set_next_token(next_token.map(str::to_string))
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(StackEventPage {
             events: out.stack_events().iter().map(convert_event).collect(),
             next_token: out.next_token().map(str::to_string),
@@ -322,7 +389,7 @@ impl CloudFormation for SdkCloudFormation {
             .enable_termination_protection(enabled)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -339,7 +406,7 @@ impl CloudFormation for SdkCloudFormation {
             .client_request_token(token)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -360,7 +427,7 @@ impl CloudFormation for SdkCloudFormation {
             )
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -372,7 +439,7 @@ impl CloudFormation for SdkCloudFormation {
             .client_request_token(token)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -384,7 +451,7 @@ impl CloudFormation for SdkCloudFormation {
             .client_request_token(token)
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(())
     }
 
@@ -406,7 +473,7 @@ impl CloudFormation for SdkCloudFormation {
             ))
             .send()
             .await
-            .map_err(|e| convert_error(op, e))?;
+            .map_err(|e| self.error(op, region, e))?;
         Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
     }
 }
