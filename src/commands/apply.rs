@@ -174,9 +174,9 @@ async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Op
                 }
             }
             if ask {
-                crate::commands::say(&format!("not applied; the change sets were deleted"));
+                crate::commands::say("not applied; the change sets were deleted");
             } else {
-                crate::commands::say(&format!("error: refusing to apply without confirmation: there is no terminal to ask on. Pass --yes, or review a plan (`cfdeploy plan --out plan.json`) and apply exactly that with `cfdeploy apply --plan plan.json`. The change sets were deleted."));
+                crate::commands::say("error: refusing to apply without confirmation: there is no terminal to ask on. Pass --yes, or review a plan (`cfdeploy plan --out plan.json`) and apply exactly that with `cfdeploy apply --plan plan.json`. The change sets were deleted.");
             }
             return Ok(None);
         }
