@@ -332,3 +332,24 @@ fn a_closed_stderr_changes_neither_what_happens_nor_the_exit_status() {
     let doc = json(&stdout);
     assert_eq!(doc["stacks"][0]["result"], "rolled-back", "{doc}");
 }
+
+#[test]
+fn an_account_wide_rate_limit_fails_no_stack_of_a_40_stack_plan() {
+    let _g = serial();
+    let names: Vec<String> = (0..40).map(|_| unique("rate")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ws = fleet(&refs, "templates/queue-service.yaml");
+    Emulator::shared().control("DELETE", "/_emulator/requests", "");
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"rate_limit": 10}"#);
+    let out = cfd(&ws, &["plan", "--format", "json"]);
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"rate_limit": 0}"#);
+    let counted = json(&Emulator::shared().control("GET", "/_emulator/requests", ""));
+    assert!(
+        counted["_throttled"].as_u64().unwrap_or(0) > 0,
+        "the limit was reached: {counted}"
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(doc["summary"]["failed"], 0, "{doc}");
+    assert_eq!(doc["summary"]["to_change"], 40);
+}

@@ -5,6 +5,7 @@
 pub mod change_set;
 #[cfg(test)]
 pub mod fake;
+pub mod governor;
 pub mod sdk;
 
 use std::future::Future;

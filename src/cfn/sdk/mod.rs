@@ -16,12 +16,31 @@ use aws_sdk_cloudformation::types as t;
 
 mod convert;
 
+use super::governor::Governor;
+
 use convert::{convert_error, convert_event, convert_resource_change, convert_stack, CallContext};
 
 use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
 use crate::model::{ChangeSetPage, ChangeSetStatus, Stack, StackEventPage};
+
+/// How long throttling is waited out before a call fails: long enough for any fleet to get its
+/// turn under an account's limit.
+const THROTTLING_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// The first wait after a failed attempt, doubling up to the cap.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+const RETRY_CAP: Duration = Duration::from_secs(10);
+/// Error codes of a server that may answer on a later attempt.
+const SERVER_ERRORS: &[&str] = &[
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
 
 /// How the SDK is set up: the AWS CLI's `--profile` and `--region`, retries and timeouts.
 #[derive(Debug, Clone)]
@@ -60,6 +79,7 @@ pub struct SdkCloudFormation {
     custom_endpoint: bool,
     call_timeout: Duration,
     attempts: u32,
+    governor: Governor,
 }
 
 impl SdkCloudFormation {
@@ -67,11 +87,9 @@ impl SdkCloudFormation {
     /// `AWS_ENDPOINT_URL`, as the AWS CLI does.
     pub async fn load(options: &SdkOptions) -> SdkCloudFormation {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(options.max_attempts.max(1))
-                    .with_initial_backoff(Duration::from_millis(200)),
-            )
+            // cfdeploy retries itself (`send`), so that every throttled answer reaches the
+            // governor and every retry waits its turn.
+            .retry_config(RetryConfig::disabled())
             // Every call is bounded: an endpoint that accepts the connection and never answers
             // fails the attempt, and the attempts are bounded too.
             .timeout_config(
@@ -95,6 +113,72 @@ impl SdkCloudFormation {
             custom_endpoint: options.custom_endpoint,
             call_timeout: options.call_timeout,
             attempts: options.max_attempts.max(1),
+            governor: Governor::new(),
+        }
+    }
+
+    /// Throttled answers this run has seen (and waited out).
+    pub fn throttled(&self) -> u64 {
+        self.governor.throttled_count()
+    }
+
+    /// Sends a call when the governor allows, and retries it: throttling until
+    /// `THROTTLING_DEADLINE` (each throttled answer slows the whole run down), a dropped
+    /// connection, a timeout or a server error up to the configured attempts, with growing,
+    /// jittered waits. Mutating calls carry client request tokens, so a retry is never a second
+    /// operation.
+    async fn send<O, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        region: &str,
+        call: F,
+    ) -> Result<O, CfnError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<
+            Output = Result<O, aws_sdk_cloudformation::error::SdkError<E, HttpResponse>>,
+        >,
+        E: aws_sdk_cloudformation::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        let started = tokio::time::Instant::now();
+        let mut failures = 0u32;
+        loop {
+            self.governor.acquire(region).await;
+            let err = match call().await {
+                Ok(out) => {
+                    self.governor.succeeded(region);
+                    return Ok(out);
+                }
+                Err(e) => self.error(operation, region, e),
+            };
+            let retry = match &err {
+                CfnError::Throttled { .. } => {
+                    self.governor.throttled(region);
+                    started.elapsed() < THROTTLING_DEADLINE
+                }
+                CfnError::Transport { .. } => {
+                    failures += 1;
+                    failures < self.attempts
+                }
+                CfnError::Api { code, .. } if SERVER_ERRORS.contains(&code.as_str()) => {
+                    failures += 1;
+                    failures < self.attempts
+                }
+                _ => false,
+            };
+            if !retry {
+                return Err(err);
+            }
+            tracing::debug!(operation, region, error = %err, "retrying");
+            if failures > 0 && !matches!(err, CfnError::Throttled { .. }) {
+                let base = RETRY_BASE.as_secs_f64() * 2f64.powi(failures as i32 - 1);
+                let wait = base.min(RETRY_CAP.as_secs_f64()) * (0.5 + fastrand::f64() / 2.0);
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            }
         }
     }
 
@@ -179,36 +263,36 @@ impl SdkCloudFormation {
 impl CloudFormation for SdkCloudFormation {
     async fn describe_stack(&self, region: &str, stack: &str) -> Result<Option<Stack>, CfnError> {
         let op = "DescribeStacks";
+        let client = self.client(region, op);
         let result = self
-            .client(region, op)
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
+            .send(op, region, || {
+                client.describe_stacks().stack_name(stack).send()
+            })
             .await;
         match result {
             Ok(out) => Ok(out.stacks().first().map(convert_stack)),
-            Err(e) => {
-                let err = self.error(op, region, e);
-                if err.code() == Some("ValidationError") && err.message().contains("does not exist")
-                {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
+            Err(err)
+                if err.code() == Some("ValidationError")
+                    && err.message().contains("does not exist") =>
+            {
+                Ok(None)
             }
+            Err(err) => Err(err),
         }
     }
 
     async fn get_template(&self, region: &str, stack: &str) -> Result<String, CfnError> {
         let op = "GetTemplate";
+        let client = self.client(region, op);
         let out = self
-            .client(region, op)
-            .get_template()
-            .stack_name(stack)
-            .template_stage(t::TemplateStage::Original)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+            .send(op, region, || {
+                client
+                    .get_template()
+                    .stack_name(stack)
+                    .template_stage(t::TemplateStage::Original)
+                    .send()
+            })
+            .await?;
         Ok(out.template_body().unwrap_or_default().to_string())
     }
 
@@ -251,7 +335,7 @@ impl CloudFormation for SdkCloudFormation {
         for arn in &request.notification_arns {
             call = call.notification_arns(arn);
         }
-        let out = call.send().await.map_err(|e| self.error(op, region, e))?;
+        let out = self.send(op, region, || call.clone().send()).await?;
         Ok(CreatedChangeSet {
             arn: out.id().unwrap_or_default().to_string(),
             stack_id: out.stack_id().map(str::to_string),
@@ -266,15 +350,17 @@ impl CloudFormation for SdkCloudFormation {
         next_token: Option<&str>,
     ) -> Result<ChangeSetPage, CfnError> {
         let op = "DescribeChangeSet";
+        let client = self.client(region, op);
         let out = self
-            .client(region, op)
-            .describe_change_set()
-            .change_set_name(arn)
-            .include_property_values(include_property_values)
-            .set_next_token(next_token.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+            .send(op, region, || {
+                client
+                    .describe_change_set()
+                    .change_set_name(arn)
+                    .include_property_values(include_property_values)
+                    .set_next_token(next_token.map(str::to_string))
+                    .send()
+            })
+            .await?;
         Ok(ChangeSetPage {
             stack_id: out.stack_id().map(str::to_string),
             stack_name: out.stack_name().map(str::to_string),
@@ -298,41 +384,38 @@ impl CloudFormation for SdkCloudFormation {
         name: &str,
     ) -> Result<Option<String>, CfnError> {
         let op = "DescribeChangeSet";
+        let client = self.client(region, op);
         let result = self
-            .client(region, op)
-            .describe_change_set()
-            .stack_name(stack)
-            .change_set_name(name)
-            .send()
+            .send(op, region, || {
+                client
+                    .describe_change_set()
+                    .stack_name(stack)
+                    .change_set_name(name)
+                    .send()
+            })
             .await;
         match result {
             Ok(out) => Ok(out.change_set_id().map(str::to_string)),
-            Err(e) => match self.error(op, region, e) {
-                e if matches!(
+            Err(e)
+                if matches!(
                     e.code(),
                     Some("ChangeSetNotFound" | "ChangeSetNotFoundException")
-                ) =>
-                {
-                    Ok(None)
-                }
-                e if e.code() == Some("ValidationError")
-                    && e.message().contains("does not exist") =>
-                {
-                    Ok(None)
-                }
-                e => Err(e),
-            },
+                ) || (e.code() == Some("ValidationError")
+                    && e.message().contains("does not exist")) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
     async fn delete_change_set(&self, region: &str, arn: &str) -> Result<(), CfnError> {
         let op = "DeleteChangeSet";
-        self.client(region, op)
-            .delete_change_set()
-            .change_set_name(arn)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client.delete_change_set().change_set_name(arn).send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -344,14 +427,16 @@ impl CloudFormation for SdkCloudFormation {
         token: &str,
     ) -> Result<(), CfnError> {
         let op = "ExecuteChangeSet";
-        self.client(region, op)
-            .execute_change_set()
-            .change_set_name(arn)
-            .disable_rollback(disable_rollback)
-            .client_request_token(token)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .execute_change_set()
+                .change_set_name(arn)
+                .disable_rollback(disable_rollback)
+                .client_request_token(token)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -362,14 +447,16 @@ impl CloudFormation for SdkCloudFormation {
         next_token: Option<&str>,
     ) -> Result<StackEventPage, CfnError> {
         let op = "DescribeStackEvents";
+        let client = self.client(region, op);
         let out = self
-            .client(region, op)
-            .describe_stack_events()
-            .stack_name(stack)
-            .set_next_token(next_token.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+            .send(op, region, || {
+                client
+                    .describe_stack_events()
+                    .stack_name(stack)
+                    .set_next_token(next_token.map(str::to_string))
+                    .send()
+            })
+            .await?;
         Ok(StackEventPage {
             events: out.stack_events().iter().map(convert_event).collect(),
             next_token: out.next_token().map(str::to_string),
@@ -383,13 +470,15 @@ impl CloudFormation for SdkCloudFormation {
         enabled: bool,
     ) -> Result<(), CfnError> {
         let op = "UpdateTerminationProtection";
-        self.client(region, op)
-            .update_termination_protection()
-            .stack_name(stack)
-            .enable_termination_protection(enabled)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .update_termination_protection()
+                .stack_name(stack)
+                .enable_termination_protection(enabled)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -400,13 +489,15 @@ impl CloudFormation for SdkCloudFormation {
         token: &str,
     ) -> Result<(), CfnError> {
         let op = "CancelUpdateStack";
-        self.client(region, op)
-            .cancel_update_stack()
-            .stack_name(stack)
-            .client_request_token(token)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .cancel_update_stack()
+                .stack_name(stack)
+                .client_request_token(token)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -418,40 +509,46 @@ impl CloudFormation for SdkCloudFormation {
         token: &str,
     ) -> Result<(), CfnError> {
         let op = "ContinueUpdateRollback";
-        self.client(region, op)
-            .continue_update_rollback()
-            .stack_name(stack)
-            .client_request_token(token)
-            .set_resources_to_skip(
-                (!resources_to_skip.is_empty()).then(|| resources_to_skip.to_vec()),
-            )
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .continue_update_rollback()
+                .stack_name(stack)
+                .client_request_token(token)
+                .set_resources_to_skip(
+                    (!resources_to_skip.is_empty()).then(|| resources_to_skip.to_vec()),
+                )
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
     async fn rollback_stack(&self, region: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         let op = "RollbackStack";
-        self.client(region, op)
-            .rollback_stack()
-            .stack_name(stack)
-            .client_request_token(token)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .rollback_stack()
+                .stack_name(stack)
+                .client_request_token(token)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
     async fn delete_stack(&self, region: &str, stack: &str, token: &str) -> Result<(), CfnError> {
         let op = "DeleteStack";
-        self.client(region, op)
-            .delete_stack()
-            .stack_name(stack)
-            .client_request_token(token)
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.client(region, op);
+        self.send(op, region, || {
+            client
+                .delete_stack()
+                .stack_name(stack)
+                .client_request_token(token)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
@@ -463,17 +560,19 @@ impl CloudFormation for SdkCloudFormation {
         body: &str,
     ) -> Result<String, CfnError> {
         let op = "PutObject";
-        self.s3(region)
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("text/plain; charset=utf-8")
-            .body(aws_sdk_s3::primitives::ByteStream::from(
-                body.as_bytes().to_vec(),
-            ))
-            .send()
-            .await
-            .map_err(|e| self.error(op, region, e))?;
+        let client = self.s3(region);
+        self.send(op, region, || {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type("text/plain; charset=utf-8")
+                .body(aws_sdk_s3::primitives::ByteStream::from(
+                    body.as_bytes().to_vec(),
+                ))
+                .send()
+        })
+        .await?;
         Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
     }
 }
