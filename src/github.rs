@@ -65,6 +65,7 @@ impl GitHub {
     pub fn new(api: &str, repo: &str, token: &str) -> GitHub {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(30)))
             .user_agent(concat!("cfdeploy/", env!("CARGO_PKG_VERSION")))
             .build()

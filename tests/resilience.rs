@@ -353,3 +353,31 @@ fn an_account_wide_rate_limit_fails_no_stack_of_a_40_stack_plan() {
     assert_eq!(doc["summary"]["failed"], 0, "{doc}");
     assert_eq!(doc["summary"]["to_change"], 40);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_never_panics_and_the_result_still_arrives() {
+    let _g = serial();
+    let name = unique("full");
+    let ws = fleet(&[&name], "templates/queue-service.yaml");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = cmd(&ws, &["apply", "--plan", "plan.json", "--format", "json"])
+        .stderr(Stdio::from(full))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no panic (101) on a full stderr"
+    );
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["stacks"][0]["result"], "created", "{doc}");
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
