@@ -199,46 +199,65 @@ impl Context {
 
     /// Every stack of the config, checked; loaded once.
     async fn all_stacks(&self) -> Result<&[StackSpec], Arc<ConfigError>> {
-        let default_region = self.default_region().await;
         let loaded = self
             .specs
-            .get_or_init(|| async {
-                let env = |name: &str| self.env.get_raw(name).map(str::to_string);
-                config::load(
-                    &self.global.config,
-                    &[],
-                    &LoadContext {
-                        default_region,
-                        env: &env,
-                    },
-                )
-                .map_err(Arc::new)
-            })
+            .get_or_init(|| async { self.load(&[], false).await.map_err(Arc::new) })
             .await;
         loaded.as_deref().map_err(Arc::clone)
+    }
+
+    async fn load(
+        &self,
+        selectors: &[String],
+        values_not_needed: bool,
+    ) -> Result<Vec<StackSpec>, ConfigError> {
+        let default_region = self.default_region().await;
+        let env = |name: &str| self.env.get_raw(name).map(str::to_string);
+        config::load(
+            &self.global.config,
+            selectors,
+            &LoadContext {
+                default_region,
+                env: &env,
+                values_not_needed,
+            },
+        )
+    }
+
+    /// Every stack of the config as `apply --plan` needs it: what decides safety (region,
+    /// destructive allowance, stateful types, masks), without the parameter values the saved
+    /// change sets already hold.
+    pub async fn stacks_for_saved_plan(&self) -> Result<Vec<StackSpec>> {
+        match self.all_stacks().await {
+            Ok(specs) => Ok(specs.to_vec()),
+            Err(_) => Ok(self.load(&[], true).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}apply decides regions and destructive allowances from the stack config, so it needs the config to load"
+                )
+            })?),
+        }
     }
 
     /// The stacks `--stack` selects (all without it), checked before any AWS call. Every problem
     /// of the config is reported at once.
     pub async fn selected_stacks(&self) -> Result<Vec<StackSpec>> {
-        let default_region = self.default_region().await;
-        let env = |name: &str| self.env.get_raw(name).map(str::to_string);
-        Ok(config::load(
-            &self.global.config,
-            &self.global.stacks,
-            &LoadContext {
-                default_region,
-                env: &env,
-            },
-        )?)
+        Ok(self.load(&self.global.stacks, false).await?)
     }
 
     /// What to mask in every output: the NoEcho values and `mask:` patterns of the whole config,
     /// as far as it loads.
     pub async fn masker(&self) -> Masker {
+        // A config that cannot be fully resolved still yields every mask it can: the stacks
+        // that resolve without their parameter values.
         let masker = match self.all_stacks().await {
             Ok(specs) => Masker::for_specs(specs),
-            Err(_) => Masker::default(),
+            Err(_) => match self.load(&[], true).await {
+                Ok(specs) => Masker::for_specs(&specs),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the stack config does not load; only the masks a plan file records apply");
+                    Masker::default()
+                }
+            },
         };
         crate::mask::mask_logs(&masker);
         masker

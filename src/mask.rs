@@ -62,6 +62,22 @@ impl Masker {
         )
     }
 
+    /// This masker and the given patterns too (from a plan file); invalid ones are skipped.
+    pub fn with_patterns<'a>(&self, patterns: impl IntoIterator<Item = &'a String>) -> Masker {
+        let extra: Vec<regex_lite::Regex> = patterns
+            .into_iter()
+            .filter_map(|p| regex_lite::Regex::new(p).ok())
+            .filter(|r| !r.is_match(""))
+            .collect();
+        if extra.is_empty() {
+            return self.clone();
+        }
+        Masker::new(
+            self.inner.secrets.iter().map(String::as_str),
+            self.inner.patterns.iter().cloned().chain(extra),
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner.secrets.is_empty() && self.inner.patterns.is_empty()
     }

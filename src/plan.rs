@@ -100,6 +100,14 @@ async fn plan_stack<C: CloudFormation>(
         },
         termination_protection: spec.termination_protection,
         allow_destructive: spec.allow_destructive,
+        no_echo: spec
+            .template
+            .parameters
+            .iter()
+            .filter(|p| p.no_echo)
+            .map(|p| p.name.clone())
+            .collect(),
+        mask: spec.mask.iter().map(|r| r.as_str().to_string()).collect(),
     };
     if *interrupt.borrow() > 0 {
         plan.error = Some("not planned: interrupted".to_string());

@@ -14,6 +14,7 @@ use crate::model::{Plan, StackPlan};
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct PlanDocument {
     pub version: u32,
     pub kind: String,
@@ -24,6 +25,7 @@ pub struct PlanDocument {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct StackDocument {
     pub stack: String,
     pub region: String,
@@ -43,12 +45,20 @@ pub struct StackDocument {
     /// Whether any change is destructive.
     #[serde(default)]
     pub destructive: bool,
-    /// From the config: destructive changes of this stack may be applied.
+    /// From the config when planned: destructive changes of this stack may be applied. Shown
+    /// to reviewers; `apply` decides from the config it is given, never from this field.
     #[serde(default)]
     pub allow_destructive: bool,
+    /// Parameters declared NoEcho (names only, never values).
+    #[serde(default)]
+    pub no_echo: Vec<String>,
+    /// The config's `mask:` patterns: whoever shows this plan masks what they match.
+    #[serde(default)]
+    pub mask: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeDocument {
     pub action: String,
     pub logical_id: String,
@@ -66,6 +76,7 @@ pub struct ChangeDocument {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct DetailDocument {
     pub attribute: String,
     pub name: Option<String>,
@@ -80,6 +91,7 @@ pub struct DetailDocument {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ParameterDocument {
     pub key: String,
     pub old: Option<String>,
@@ -87,6 +99,7 @@ pub struct ParameterDocument {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct FingerprintDocument {
     pub stack_status: Option<String>,
     pub last_updated: Option<String>,
@@ -97,6 +110,7 @@ pub struct FingerprintDocument {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SummaryDocument {
     pub stacks: usize,
     pub to_change: usize,
@@ -200,6 +214,8 @@ fn stack_document(s: &StackPlan) -> StackDocument {
         termination_protection: s.termination_protection,
         destructive: s.destructive() > 0,
         allow_destructive: s.allow_destructive,
+        no_echo: s.no_echo.clone(),
+        mask: s.mask.clone(),
     }
 }
 
@@ -360,6 +376,8 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                     },
                     termination_protection: s.termination_protection,
                     allow_destructive: s.allow_destructive,
+                    no_echo: s.no_echo.clone(),
+                    mask: s.mask.clone(),
                 })
             })
             .collect::<Result<_, _>>()?,

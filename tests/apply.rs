@@ -741,3 +741,132 @@ fn with_rollback_disabled_a_failed_create_is_kept_then_rolled_back_on_request() 
         Some("ROLLBACK_COMPLETE")
     );
 }
+
+/// Edits the plan file as a hostile contributor could.
+fn tamper(ws: &Workspace, file: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = ws.path().join(file);
+    let mut doc = json(&std::fs::read_to_string(&path).unwrap());
+    edit(&mut doc);
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+}
+
+#[test]
+fn a_tampered_plan_file_is_refused_for_what_was_changed_and_touches_no_other_stack() {
+    let _g = serial();
+    let (a, b) = (unique("tam"), unique("tam"));
+    let ws = fleet(
+        &[
+            (&a, "templates/queue-service.yaml"),
+            (&b, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    assert_eq!(plan_and_apply(&ws, &[]).code, 0);
+    for s in [&a, &b] {
+        use_template(&ws, s, "templates/queue-service-add-modify-remove.yaml");
+    }
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let e = Emulator::shared();
+    // a's entry now names b's change set, without a stack id to compare.
+    tamper(&ws, "plan.json", |doc| {
+        let stacks = doc["stacks"].as_array_mut().unwrap();
+        let b_arn =
+            stacks.iter().find(|s| s["stack"] == b.as_str()).unwrap()["change_set_arn"].clone();
+        let entry = stacks
+            .iter_mut()
+            .find(|s| s["stack"] == a.as_str())
+            .unwrap();
+        entry["change_set_arn"] = b_arn;
+        entry["stack_id"] = serde_json::Value::Null;
+    });
+    let out = cfd(
+        &ws,
+        &[
+            "--stack",
+            &a,
+            "apply",
+            "--plan",
+            "plan.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &a)["result"], "refused");
+    assert!(
+        outcome(&doc, &a)["message"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to another stack"),
+        "{doc}"
+    );
+    assert_eq!(
+        e.change_set_count(&b),
+        1,
+        "b's reviewed change set is untouched"
+    );
+    assert_eq!(
+        e.stack_status(&b).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "b was not executed"
+    );
+
+    // An unknown field is not a plan cfdeploy wrote.
+    tamper(&ws, "plan.json", |doc| {
+        doc["stacks"][0]["skip_checks"] = serde_json::Value::Bool(true);
+    });
+    let out = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("is not a cfdeploy plan") && out.stderr.contains("skip_checks"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_allowance_edited_into_the_plan_file_does_not_let_a_table_be_replaced() {
+    let _g = serial();
+    let (ws, name) = table_with_new_key("templates/orders-table.yaml", "");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    tamper(&ws, "plan.json", |doc| {
+        let entry = &mut doc["stacks"][0];
+        entry["allow_destructive"] = serde_json::Value::Bool(true);
+        for change in entry["changes"].as_array_mut().unwrap() {
+            change["destructive"] = serde_json::Value::Bool(false);
+            change["destructive_reason"] = serde_json::Value::Null;
+        }
+    });
+    let out = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("blocked"), "{}", out.stdout);
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "nothing was executed"
+    );
+}
+
+#[test]
+fn apply_of_a_saved_plan_needs_no_parameter_values_and_keeps_every_mask() {
+    let _g = serial();
+    let name = unique("env");
+    let ws = fleet(
+        &[(&name, "templates/fails-on-create.yaml")],
+        "    mask: ['quota exceeded']\n",
+    );
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    // The apply job does not have the secret the plan job had.
+    let out = run(cfdeploy(&Emulator::shared().endpoint, ws.path()).args([
+        "--config",
+        "stacks.yaml",
+        "apply",
+        "--plan",
+        "plan.json",
+    ]));
+    assert_eq!(out.code, 4, "the apply ran: {}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Queue ****"), "{}", out.stdout);
+    assert!(!out.stdout.contains("quota exceeded"), "{}", out.stdout);
+    assert!(!out.stderr.contains("quota exceeded"), "{}", out.stderr);
+}

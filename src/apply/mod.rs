@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::cfn::change_set::delete_quietly;
 use crate::cfn::CloudFormation;
+use crate::config::StackSpec;
 use crate::engine::{self, Events};
 use crate::model::{Outcome, OutcomeKind, Plan};
 use crate::rollout::{Rollout, RolloutOptions, StackAction};
@@ -30,14 +31,16 @@ pub struct ApplyOptions {
 
 /// Verifies every entry of `plan`, runs the rollout, and returns an outcome per entry, in the
 /// plan's order.
+/// `specs` is the stack config at apply time: safety decisions come from it, not the plan.
 pub async fn apply_plan<C: CloudFormation>(
     cfn: Arc<C>,
     plan: &Plan,
+    specs: &[StackSpec],
     options: &ApplyOptions,
     events: &Events,
     interrupt: Interrupt,
 ) -> Vec<Outcome> {
-    let verified = verify_all(&cfn, plan, options).await;
+    let verified = verify_all(&cfn, plan, specs, options).await;
     let rollout = Rollout::new(
         &plan.correlation_id,
         verified.iter().map(|v| v.stack.clone()).collect(),
@@ -76,6 +79,7 @@ pub async fn apply_plan<C: CloudFormation>(
 async fn verify_all<C: CloudFormation>(
     cfn: &Arc<C>,
     plan: &Plan,
+    specs: &[StackSpec],
     options: &ApplyOptions,
 ) -> Vec<verify::Verified> {
     let semaphore = Arc::new(Semaphore::new(options.rollout.concurrency.max(1)));
@@ -84,10 +88,14 @@ async fn verify_all<C: CloudFormation>(
         let cfn = Arc::clone(cfn);
         let semaphore = Arc::clone(&semaphore);
         let allow = options.allow_destructive;
+        let spec = specs.iter().find(|s| s.name == entry.stack).cloned();
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = semaphore.acquire_owned().await.ok();
-            (i, verify::verify(cfn.as_ref(), &entry, allow).await)
+            (
+                i,
+                verify::verify(cfn.as_ref(), &entry, spec.as_ref(), allow).await,
+            )
         });
     }
     let mut slots: Vec<Option<verify::Verified>> = vec![None; plan.stacks.len()];

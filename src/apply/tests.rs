@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::*;
 use crate::apply::repair::{repair, RepairOptions};
 use crate::cfn::fake::{FakeCfn, Fault, NextChangeSet, Script};
-use crate::config::test_spec;
+use crate::config::{test_spec, StackSpec};
 use crate::engine::{Events, Recorder, RolloutEvent};
 use crate::exit::Exit;
 use crate::mask::Masker;
@@ -171,9 +171,21 @@ async fn apply_interrupted(
     options: &ApplyOptions,
     interrupt: crate::signals::Interrupt,
 ) -> Applied {
+    let specs: Vec<StackSpec> = plan.stacks.iter().map(|s| test_spec(&s.stack)).collect();
+    apply_configured(fake, plan, &specs, options, interrupt).await
+}
+
+/// Applies `plan` with `specs` as the stack config at apply time.
+async fn apply_configured(
+    fake: &Arc<FakeCfn>,
+    plan: &Plan,
+    specs: &[StackSpec],
+    options: &ApplyOptions,
+    interrupt: crate::signals::Interrupt,
+) -> Applied {
     let recorder = Arc::new(Recorder::default());
     let events = Events::new(Masker::default(), Arc::clone(&recorder) as _);
-    let outcomes = apply_plan(Arc::clone(fake), plan, options, &events, interrupt).await;
+    let outcomes = apply_plan(Arc::clone(fake), plan, specs, options, &events, interrupt).await;
     let events = recorder.events.lock().unwrap().clone();
     let finished = events
         .iter()
@@ -498,14 +510,16 @@ async fn destructive_changes_are_blocked_unless_allowed_and_their_change_set_goe
 
     for allow_in_config in [false, true] {
         let fake = fleet(&[("db", Some(StackStatus::UpdateComplete))]);
-        let mut plan = plan_with(&fake, &["db"], |_| vec![table_replacement()]).await;
+        let plan = plan_with(&fake, &["db"], |_| vec![table_replacement()]).await;
         let mut o = options();
+        let mut spec = test_spec("db");
         if allow_in_config {
-            plan.stacks[0].allow_destructive = true;
+            spec.allow_destructive = true;
         } else {
             o.allow_destructive = true;
         }
-        let a = apply_with(&fake, &plan, &o).await;
+        let (_tx, interrupt) = signals::manual();
+        let a = apply_configured(&fake, &plan, &[spec], &o, interrupt).await;
         assert_eq!(
             a.kind("db"),
             OutcomeKind::Updated,
@@ -1038,5 +1052,96 @@ async fn a_lost_answer_to_create_change_set_finds_the_change_set_it_made() {
     assert_eq!(
         fake.change_sets_of("api"),
         [plan.stacks[0].change_set_arn.clone().unwrap()]
+    );
+}
+
+// ---- the plan file is untrusted -------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn an_allowance_written_into_the_plan_file_is_not_honoured() {
+    let fake = fleet(&[("db", Some(StackStatus::UpdateComplete))]);
+    let mut plan = plan_with(&fake, &["db"], |_| vec![table_replacement()]).await;
+    plan.stacks[0].allow_destructive = true;
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("db"), OutcomeKind::Blocked);
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destructive_mark_removed_from_the_plan_file_is_found_again_in_the_change_set() {
+    let fake = fleet(&[("db", Some(StackStatus::UpdateComplete))]);
+    let mut plan = plan_with(&fake, &["db"], |_| vec![table_replacement()]).await;
+    for change in &mut plan.stacks[0].changes {
+        change.destructive = None;
+    }
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("db"), OutcomeKind::Blocked, "{}", a.message("db"));
+    assert!(a
+        .message("db")
+        .contains("replaces stateful AWS::DynamoDB::Table Table"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_entry_for_a_stack_the_config_does_not_have_or_places_elsewhere_is_refused() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    let (_tx, interrupt) = signals::manual();
+    let a = apply_configured(&fake, &plan, &[], &options(), interrupt).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(
+        a.message("api").contains("not in the stack config"),
+        "{}",
+        a.message("api")
+    );
+
+    let mut elsewhere = test_spec("api");
+    elsewhere.region = "eu-west-1".into();
+    let (_tx, interrupt) = signals::manual();
+    let a = apply_configured(&fake, &plan, &[elsewhere], &options(), interrupt).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(
+        a.message("api").contains("its config in eu-west-1"),
+        "{}",
+        a.message("api")
+    );
+
+    let mut plan = plan;
+    let arn = plan.stacks[0].change_set_arn.clone().unwrap();
+    plan.stacks[0].change_set_arn = Some(arn.replace(":us-east-1:", ":eu-west-1:"));
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(
+        a.message("api").contains("not in us-east-1"),
+        "{}",
+        a.message("api")
+    );
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+    assert_eq!(
+        fake.change_sets_of("api").len(),
+        1,
+        "nothing of another stack's is touched"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_swapped_change_set_without_a_stack_id_is_caught_by_the_change_sets_own_stack() {
+    let fake = fleet(&[
+        ("a", Some(StackStatus::UpdateComplete)),
+        ("b", Some(StackStatus::UpdateComplete)),
+    ]);
+    let mut plan = planned(&fake, &["a", "b"]).await;
+    let b_arn = entry(&mut plan, "b").change_set_arn.clone().unwrap();
+    let a = entry(&mut plan, "a");
+    a.change_set_arn = Some(b_arn.clone());
+    a.stack_id = None;
+    plan.stacks.retain(|s| s.stack == "a");
+    let applied = apply(&fake, &plan).await;
+    assert_eq!(applied.kind("a"), OutcomeKind::Refused);
+    assert!(applied.message("a").contains("belongs to another stack"));
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+    assert_eq!(
+        fake.change_sets_of("b"),
+        [b_arn],
+        "b's reviewed change set is untouched"
     );
 }

@@ -3,10 +3,15 @@
 //! change set may run, it must still be this stack's and executable, and the stack must be as
 //! the plan saw it.
 
+use crate::cfn::change_set::{read_rest, ChangeSetError};
 use crate::cfn::{CfnError, CloudFormation};
+use crate::config::StackSpec;
 use crate::fingerprint::{deployed_parameters_sha256, sha256_hex};
-use crate::model::{ChangeSetStatus, OutcomeKind, PlanStatus, Stack, StackPlan, StackStatus};
+use crate::model::{
+    ChangeSetStatus, OutcomeKind, PlanStatus, ResourceChange, Stack, StackPlan, StackStatus,
+};
 use crate::rollout::{RolloutStack, StackAction};
+use crate::template::Template;
 
 /// A plan entry checked against CloudFormation.
 #[derive(Debug, Clone)]
@@ -18,9 +23,14 @@ pub struct Verified {
 
 /// Checks one plan entry. `allow_destructive` is `--allow-destructive`; a stack's own
 /// `allow_destructive` comes from its entry.
+/// Checks one plan entry against CloudFormation and against `spec`, the stack's config at apply
+/// time: every safety decision (region, destructive allowance, what is stateful) comes from the
+/// config and `--allow-destructive`, never from the plan file. A stack the config does not have is
+/// refused.
 pub async fn verify<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
+    spec: Option<&StackSpec>,
     allow_destructive: bool,
 ) -> Verified {
     let mut verified = Verified {
@@ -33,7 +43,7 @@ pub async fn verify<C: CloudFormation>(
         },
         owned_change_set: None,
     };
-    verified.stack.action = match decide(cfn, entry, allow_destructive, &mut verified).await {
+    verified.stack.action = match decide(cfn, entry, spec, allow_destructive, &mut verified).await {
         Ok(action) | Err(action) => action,
     };
     verified
@@ -72,6 +82,7 @@ fn refused(status: Option<StackStatus>, why: impl Into<String>) -> StackAction {
 async fn decide<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
+    spec: Option<&StackSpec>,
     allow_destructive: bool,
     verified: &mut Verified,
 ) -> Result<StackAction, StackAction> {
@@ -88,6 +99,24 @@ async fn decide<C: CloudFormation>(
             return Err(refused(None, format!("not planned: {why}")));
         }
         PlanStatus::Busy | PlanStatus::Create | PlanStatus::Update => {}
+    }
+    let Some(spec) = spec else {
+        return Err(refused(
+            None,
+            format!(
+                "`{}` is not in the stack config given to apply, which decides its region and whether destructive changes are allowed; nothing was executed — apply with the config the plan was made from",
+                entry.stack
+            ),
+        ));
+    };
+    if spec.region != entry.region {
+        return Err(refused(
+            None,
+            format!(
+                "the plan puts it in {}, its config in {}; nothing was executed — plan again",
+                entry.region, spec.region
+            ),
+        ));
     }
 
     // An operation already running (a CI runner died mid-apply, say) is attached to, never doubled.
@@ -119,24 +148,45 @@ async fn decide<C: CloudFormation>(
             ),
         ),
     };
-    let arn = check_change_set(cfn, entry, current.as_ref())
+    let (arn, changes) = check_change_set(cfn, entry, current.as_ref())
         .await
         .map_err(|why| stale(&status, why))?;
-    if let Err(why) = check_stack(cfn, entry, current.as_ref()).await {
-        // Only a change set verified to be this stack's, and refused for good, may be deleted.
-        if matches!(why, Why::Stale(_)) {
-            verified.owned_change_set = Some(arn.clone());
+    let deployed = match check_stack(cfn, entry, current.as_ref()).await {
+        Ok(deployed) => deployed,
+        Err(why) => {
+            // Only a change set verified to be this stack's, and refused for good, may be
+            // deleted.
+            if matches!(why, Why::Stale(_)) {
+                verified.owned_change_set = Some(arn.clone());
+            }
+            return Err(stale(&status, why));
         }
-        return Err(stale(&status, why));
-    }
+    };
     verified.owned_change_set = Some(arn.clone());
 
-    let destructive: Vec<&str> = entry
-        .changes
+    // What CloudFormation says the change set does, judged by the config's rules, together with
+    // what the plan file says: a plan file can add a warning, never take one away.
+    let mut marked = changes;
+    crate::guard::mark(
+        &mut marked,
+        &spec.stateful_types,
+        &spec.template,
+        deployed.as_ref(),
+    );
+    let mut destructive: Vec<&str> = marked
         .iter()
         .filter_map(|c| c.destructive.as_deref())
         .collect();
-    if !destructive.is_empty() && !allow_destructive && !entry.allow_destructive {
+    for reason in entry
+        .changes
+        .iter()
+        .filter_map(|c| c.destructive.as_deref())
+    {
+        if !destructive.contains(&reason) {
+            destructive.push(reason);
+        }
+    }
+    if !destructive.is_empty() && !allow_destructive && !spec.allow_destructive {
         return Err(settled(
             OutcomeKind::Blocked,
             status,
@@ -176,16 +226,31 @@ fn transient(e: &CfnError) -> bool {
     matches!(e, CfnError::Throttled { .. } | CfnError::Transport { .. })
 }
 
-/// The change set still exists, belongs to this stack, and can be executed. Returns its ARN.
+/// The change set still exists, belongs to this stack in this region, and can be executed.
+/// Returns its ARN and every resource change CloudFormation says it makes.
 async fn check_change_set<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     current: Option<&Stack>,
-) -> Result<String, Why> {
+) -> Result<(String, Vec<ResourceChange>), Why> {
     let arn = entry
         .change_set_arn
         .as_deref()
         .ok_or("the plan has no change set for it")?;
+    // arn:aws:cloudformation:REGION:ACCOUNT:changeSet/NAME/ID
+    let arn_region = arn.split(':').nth(3).unwrap_or_default();
+    if arn_region != entry.region {
+        return Err(format!(
+            "its change set is not in {} (it names {})",
+            entry.region,
+            if arn_region.is_empty() {
+                "no region"
+            } else {
+                arn_region
+            }
+        )
+        .into());
+    }
     let page = cfn
         .describe_change_set(&entry.region, arn, false, None)
         .await
@@ -216,15 +281,30 @@ async fn check_change_set<C: CloudFormation>(
         )
         .into());
     }
-    Ok(arn.to_string())
+    let changes = read_rest(
+        cfn,
+        &entry.region,
+        arn,
+        false,
+        page.changes,
+        page.next_token,
+    )
+    .await
+    .map_err(|e| match e {
+        ChangeSetError::Cfn(e) if transient(&e) => {
+            Why::Unreadable(format!("cannot read its change set: {e}"))
+        }
+        e => Why::Stale(format!("cannot read its change set: {e}")),
+    })?;
+    Ok((arn.to_string(), changes))
 }
 
-/// The stack is as the plan saw it.
+/// The stack is as the plan saw it. Returns the deployed template (for an update).
 async fn check_stack<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     current: Option<&Stack>,
-) -> Result<(), Why> {
+) -> Result<Option<Template>, Why> {
     let fp = &entry.fingerprint;
     let now = current.map(|s| &s.status);
     if entry.status == PlanStatus::Create {
@@ -233,7 +313,7 @@ async fn check_stack<C: CloudFormation>(
                 "the stack was created by someone else since the plan (it is {status})"
             )
             .into()),
-            _ => Ok(()),
+            _ => Ok(None),
         };
     }
     let stack = current.ok_or("the stack was deleted since the plan")?;
@@ -267,5 +347,5 @@ async fn check_stack<C: CloudFormation>(
     if Some(sha256_hex(template.as_bytes())) != fp.deployed_template_sha256 {
         return Err("the stack's template changed since the plan".into());
     }
-    Ok(())
+    Ok(Template::parse(template).ok())
 }

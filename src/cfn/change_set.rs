@@ -114,8 +114,8 @@ pub async fn wait_and_read<C: CloudFormation>(
     )))
 }
 
-/// Reads the remaining pages of `Changes` after `first`.
-async fn read_rest<C: CloudFormation>(
+/// Reads the remaining pages of `Changes` after a first page's `changes` and `next_token`.
+pub async fn read_rest<C: CloudFormation>(
     cfn: &C,
     region: &str,
     arn: &str,

@@ -25,13 +25,18 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "apply");
     async {
         let masker = ctx.masker().await;
-        let plan = match &args.plan {
-            Some(path) => from_plan_file(ctx, path)?,
+        let (plan, specs) = match &args.plan {
+            Some(path) => {
+                let plan = from_plan_file(ctx, path)?;
+                (plan, ctx.stacks_for_saved_plan().await?)
+            }
             None => match plan_now(ctx, args, &masker).await? {
-                Some(plan) => plan,
+                Some(plan) => (plan, ctx.selected_stacks().await?),
                 None => return Ok(Exit::Failure),
             },
         };
+        // The masks the plan file records apply too (patterns only; it holds no secret values).
+        let masker = masker.with_patterns(plan.stacks.iter().flat_map(|s| s.mask.iter()));
         let executing = plan
             .stacks
             .iter()
@@ -64,7 +69,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
                 events_tail: args.events_tail,
             },
         };
-        let outcomes = apply_plan(cfn, &plan, &options, &events, interrupt.clone()).await;
+        let outcomes = apply_plan(cfn, &plan, &specs, &options, &events, interrupt.clone()).await;
         ticker.abort();
 
         let interrupted = *interrupt.borrow() > 0;

@@ -14,7 +14,12 @@ use crate::render::summary_line;
 
 pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
     // A plan file holds no secrets, but a value may match a `mask:` pattern added since.
-    let plan = ctx.masker().await.mask(planfile::read(&args.plan)?);
+    let plan = planfile::read(&args.plan)?;
+    let masker = ctx
+        .masker()
+        .await
+        .with_patterns(plan.stacks.iter().flat_map(|s| s.mask.iter()));
+    let plan = masker.mask(plan);
     let config = ctx.config_path().display().to_string();
     let footer = Footer::new(&config, ctx.env.get("GITHUB_SHA").map(str::to_string));
 

@@ -41,6 +41,8 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
         fingerprint: Fingerprint::default(),
         termination_protection: false,
         allow_destructive: false,
+        no_echo: vec![],
+        mask: vec![],
     }
 }
 

@@ -95,6 +95,10 @@ pub struct LoadContext<'a> {
     /// `--region`, else the AWS default region; used by stacks whose config names none.
     pub default_region: Option<String>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// For acting on a saved plan: parameter and tag values are not needed (the change sets
+    /// hold them), so an unset `${env:NAME}` in them is no problem and their values are not
+    /// checked. Everything a safety decision reads is still checked.
+    pub values_not_needed: bool,
 }
 
 /// Reads a config file, or every `*.yaml`/`*.yml` directly inside a folder, and resolves the

@@ -26,6 +26,12 @@ pub(super) fn resolve(
     let mut interpolate = |key: &str, value: &str| -> String {
         match interpolate_env(value, ctx.env) {
             Ok(v) => v,
+            Err(_)
+                if ctx.values_not_needed
+                    && (key.starts_with("parameters.") || key.starts_with("tags.")) =>
+            {
+                String::new()
+            }
             Err(var) => {
                 problems.push(format!(
                     "{at}: `{key}` reads the environment variable {var}, which is not set; export it before running cfdeploy"
@@ -107,7 +113,9 @@ pub(super) fn resolve(
     };
 
     if let Some((path, template)) = &template {
-        check_parameters(&at, path, template, &parameters, &mut problems);
+        if !ctx.values_not_needed {
+            check_parameters(&at, path, template, &parameters, &mut problems);
+        }
         if template.body.len() > MAX_TEMPLATE_BODY_BYTES && template_bucket.is_none() {
             problems.push(format!(
                 "{at}: template {} is {} bytes, over CloudFormation's {MAX_TEMPLATE_BODY_BYTES}-byte limit for an inline template; set `template_bucket` to upload it to S3",

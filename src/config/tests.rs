@@ -35,6 +35,7 @@ fn load_with(
         &LoadContext {
             default_region: Some("eu-west-1".to_string()),
             env: &lookup,
+            values_not_needed: false,
         },
     )
 }
@@ -277,6 +278,7 @@ fn a_stack_with_no_region_anywhere_is_named() {
         &LoadContext {
             default_region: None,
             env: &lookup,
+            values_not_needed: false,
         },
     )
     .unwrap_err();

@@ -76,6 +76,10 @@ pub struct StackPlan {
     pub termination_protection: bool,
     /// From the config: destructive changes of this stack may be applied.
     pub allow_destructive: bool,
+    /// Names of the template's NoEcho parameters.
+    pub no_echo: Vec<String>,
+    /// The config's `mask:` patterns for the stack.
+    pub mask: Vec<String>,
 }
 
 impl StackPlan {

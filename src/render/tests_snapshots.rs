@@ -69,6 +69,8 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
         },
         termination_protection: false,
         allow_destructive: false,
+        no_echo: vec![],
+        mask: vec![],
     }
 }
 
