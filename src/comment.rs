@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::mask::Masked;
-use crate::model::Plan;
+use crate::model::{Plan, PlanStatus, StackPlan};
 use crate::render::markdown::{self, MarkdownOptions};
 
 /// GitHub rejects a comment body longer than this many characters.
@@ -36,10 +36,11 @@ impl Footer {
     }
 }
 
-/// The comment body, at most `limit` characters. Over the limit it degrades in steps: template
-/// diffs go, then property values, then the resource tables of the largest stacks, one by one;
-/// the summary table always stays whole, and the body says what was left out and where the full
-/// plan is.
+/// The comment body, at most `limit` characters, for a fleet of any size. Over the limit it
+/// degrades in steps, each stated in the body: template diffs go, then property values, then the
+/// resource tables of the largest stacks, then every stack's details, then the summary table is
+/// cut to the rows that fit (the rest counted). The full plan is in the job summary. Each step is
+/// a constant number of renderings, so the work grows linearly with the plan.
 pub fn body(plan: &Masked<Plan>, config: &str, footer: &Footer, limit: usize) -> String {
     let mut options = MarkdownOptions {
         marker: Some(marker(config)),
@@ -53,57 +54,112 @@ pub fn body(plan: &Masked<Plan>, config: &str, footer: &Footer, limit: usize) ->
         let _ = markdown::plan_with(&mut out, plan, options);
         String::from_utf8_lossy(&out).into_owned()
     };
-    let fits = |text: &str| text.chars().count() <= limit;
+    let length = |text: &str| text.chars().count();
 
     let text = render(&mut options, &left_out);
-    if fits(&text) {
+    if length(&text) <= limit {
         return text;
     }
     options.template_diffs = false;
     left_out.push("template diffs".to_string());
     let text = render(&mut options, &left_out);
-    if fits(&text) {
+    if length(&text) <= limit {
         return text;
     }
     options.property_values = false;
     left_out.push("property values".to_string());
     let text = render(&mut options, &left_out);
-    if fits(&text) {
+    if length(&text) <= limit {
         return text;
     }
-    let mut largest: Vec<_> = plan
+
+    // What leaving out each stack's resource table saves, measured once per stack.
+    let details_length = |s: &StackPlan, options: &MarkdownOptions| {
+        let mut out = Vec::new();
+        let _ = markdown::stack_details(&mut out, s, options);
+        String::from_utf8_lossy(&out).chars().count()
+    };
+    let mut savings: Vec<(usize, &str)> = plan
         .stacks
         .iter()
         .filter(|s| !s.changes.is_empty())
+        .map(|s| {
+            let without = MarkdownOptions {
+                without_tables: BTreeSet::from([s.stack.clone()]),
+                ..options.clone()
+            };
+            (
+                details_length(s, &options).saturating_sub(details_length(s, &without)),
+                s.stack.as_str(),
+            )
+        })
         .collect();
-    largest.sort_by(|a, b| {
-        b.changes
-            .len()
-            .cmp(&a.changes.len())
-            .then(a.stack.cmp(&b.stack))
-    });
-    let mut dropped = BTreeSet::new();
-    for stack in largest {
-        dropped.insert(stack.stack.clone());
-        options.without_tables = dropped.clone();
+    savings.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    // Room for the note that names them.
+    let mut over = length(&text).saturating_sub(limit) + 500;
+    // Largest first, which is also the order they are named in.
+    let mut dropped: Vec<String> = Vec::new();
+    for (saving, stack) in savings {
+        if over == 0 {
+            break;
+        }
+        dropped.push(stack.to_string());
+        over = over.saturating_sub(saving);
+    }
+    if !dropped.is_empty() {
+        options.without_tables = dropped.iter().cloned().collect();
         let mut notes = left_out.clone();
         notes.push(format!("the resource tables of {}", list(&dropped)));
         let text = render(&mut options, &notes);
-        if fits(&text) {
+        if length(&text) <= limit {
             return text;
         }
     }
     options.details = false;
+    options.without_tables = BTreeSet::new();
     left_out.push("the details of every stack".to_string());
+    let text = render(&mut options, &left_out);
+    if length(&text) <= limit {
+        return text;
+    }
+
+    // The summary itself is too long: keep the rows that fit, first those a reviewer must see.
+    left_out.push("the rows of the summary past those shown".to_string());
+    options.max_rows = Some(0);
+    options.max_unchanged = Some(0);
+    let base = length(&render(&mut options, &left_out));
+    let mut room = limit.saturating_sub(base + 200);
+    let ordered = markdown::ordered(plan);
+    let mut rows = 0;
+    for s in ordered.iter().filter(|s| s.status != PlanStatus::NoChanges) {
+        let row = markdown::summary_row(s).chars().count() + 1;
+        if row > room {
+            break;
+        }
+        room -= row;
+        rows += 1;
+    }
+    let mut unchanged = 0;
+    for s in ordered.iter().filter(|s| s.status == PlanStatus::NoChanges) {
+        let name = s.stack.chars().count() + 4;
+        if name > room {
+            break;
+        }
+        room -= name;
+        unchanged += 1;
+    }
+    options.max_rows = Some(rows);
+    options.max_unchanged = Some(unchanged);
     render(&mut options, &left_out)
 }
 
-fn list(names: &BTreeSet<String>) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Stack names for a note, counted past the first ten.
+fn list(names: &[String]) -> String {
+    let mut shown: Vec<String> = names.iter().take(10).map(|n| format!("`{n}`")).collect();
+    if names.len() > 10 {
+        shown.push(format!("and {} more stacks", names.len() - 10));
+    }
+    shown.join(", ")
 }
 
 fn footer_text(plan: &Plan, footer: &Footer, left_out: &[String]) -> String {

@@ -12,7 +12,13 @@ pub struct Comment {
     pub id: u64,
     pub body: String,
     pub url: String,
+    /// The login of who wrote it.
+    pub author: String,
 }
+
+/// Who GITHUB_TOKEN in a workflow comments as: the token of an Actions run is not a user, and
+/// GitHub answers `GET /user` for it with 403 "Resource not accessible by integration".
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitHubError {
@@ -97,6 +103,26 @@ impl GitHub {
             url = reply.next;
         }
         Ok(comments)
+    }
+
+    /// The login the token acts as: `GET /user`, or the Actions bot for a workflow's token.
+    pub fn identity(&self) -> Result<String, GitHubError> {
+        let url = format!("{}/user", self.api);
+        let reply = self.send("GET", &url, None)?;
+        // An installation token (GITHUB_TOKEN in Actions) cannot read /user: it is the bot.
+        let integration = reply.status == 404
+            || (reply.status == 403 && reply.body.contains("not accessible by integration"));
+        if integration {
+            return Ok(ACTIONS_BOT.to_string());
+        }
+        self.check(&reply, 0)?;
+        serde_json::from_str::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v["login"].as_str().map(str::to_string))
+            .ok_or_else(|| GitHubError::Status {
+                status: reply.status,
+                message: "the answer to GET /user has no login".to_string(),
+            })
     }
 
     pub fn create_comment(&self, pr: u64, body: &str) -> Result<Comment, GitHubError> {
@@ -217,6 +243,7 @@ fn comment(v: &Value) -> Option<Comment> {
         id: v["id"].as_u64()?,
         body: v["body"].as_str().unwrap_or_default().to_string(),
         url: v["html_url"].as_str().unwrap_or_default().to_string(),
+        author: v["user"]["login"].as_str().unwrap_or_default().to_string(),
     })
 }
 

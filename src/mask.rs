@@ -15,6 +15,39 @@ use crate::model::{
 
 pub const MASK: &str = "****";
 
+/// Credentials that can appear in an error body or a log line whatever the config says: GitHub
+/// tokens, AWS access key ids, and the values of Authorization headers.
+/// Each with the lowercase words one of which the text must contain for the pattern to be tried.
+const CREDENTIAL_PATTERNS: &[(&[&str], &str)] = &[
+    (
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
+    ),
+    (&["github_pat_"], r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    (&["akia", "asia"], r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+    (
+        &["authorization", "x-amz-security-token"],
+        r"(?i)\b(authorization|x-amz-security-token)\s*[:=]\s*[^\s,;]+(\s+[A-Za-z0-9._~+/=-]{8,})?",
+    ),
+    (&["bearer"], r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+];
+
+fn credential_patterns() -> &'static [(&'static [&'static str], regex_lite::Regex)] {
+    static PATTERNS: std::sync::OnceLock<Vec<(&[&str], regex_lite::Regex)>> =
+        std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        CREDENTIAL_PATTERNS
+            .iter()
+            .map(|(words, p)| {
+                (
+                    *words,
+                    regex_lite::Regex::new(p).expect("the credential patterns are valid"),
+                )
+            })
+            .collect()
+    })
+}
+
 /// Secrets shorter than this are masked only where they are a whole value, so that a NoEcho value
 /// like `1` does not turn every digit of a diff into `****`.
 const MIN_SUBSTRING_LEN: usize = 4;
@@ -98,15 +131,29 @@ impl Masker {
                 out = pattern.replace_all(&out, MASK).into_owned();
             }
         }
+        let lower = out.to_ascii_lowercase();
+        for (words, pattern) in credential_patterns() {
+            if words.iter().any(|w| lower.contains(w)) && pattern.is_match(&out) {
+                out = pattern.replace_all(&out, MASK).into_owned();
+            }
+        }
         out
     }
 
     /// The value with every string in it masked: the only way to make a [`Masked`] value.
     pub fn mask<T: Scrub>(&self, mut value: T) -> Masked<T> {
-        if !self.is_empty() {
-            value.scrub_with(self);
-        }
+        value.scrub_with(self);
         Masked(value)
+    }
+
+    /// This masker and these secret values too (the run's own credentials, say).
+    pub fn with_secrets<'a>(&self, secrets: impl IntoIterator<Item = &'a str>) -> Masker {
+        let mut all: Vec<String> = self.inner.secrets.clone();
+        all.extend(secrets.into_iter().map(str::to_string));
+        Masker::new(
+            all.iter().map(String::as_str),
+            self.inner.patterns.iter().cloned(),
+        )
     }
 }
 
@@ -268,7 +315,8 @@ impl Write for LogWriter {
             .as_ref()
         {
             Some(m) => m.scrub(&text),
-            None => text,
+            // Credentials are masked even before the config is loaded.
+            None => Masker::default().scrub(&text),
         };
         // A log line that cannot be written (stderr closed or full) is dropped, never fatal.
         let _ = io::stderr().lock().write_all(masked.as_bytes());

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use support::{json as parse, run, Run, Workspace};
 
 const TOKEN: &str = "ghs_TestTokenThatMustNeverShow123";
+const BOT: &str = "github-actions[bot]";
 
 #[derive(Clone, Debug)]
 struct Request {
@@ -30,6 +31,10 @@ struct Failure(u16, String, Headers);
 #[derive(Default)]
 struct State {
     comments: Vec<(u64, String)>,
+    /// Who wrote each comment (the Actions bot unless a test says otherwise).
+    authors: HashMap<u64, String>,
+    /// What `GET /user` answers: a login, or (None) 403 as for GITHUB_TOKEN.
+    user: Option<String>,
     requests: Vec<Request>,
     /// Answer every request with this status (and body), to test errors.
     fail: Option<Failure>,
@@ -62,15 +67,28 @@ impl FakeGitHub {
     }
 
     fn seed(&self, bodies: impl IntoIterator<Item = String>) {
+        self.seed_by(BOT, bodies);
+    }
+
+    fn seed_by(&self, author: &str, bodies: impl IntoIterator<Item = String>) {
         let mut st = self.state.lock().unwrap();
         for body in bodies {
             st.next_id += 1;
             let id = st.next_id;
             st.comments.push((id, body));
+            st.authors.insert(id, author.to_string());
         }
     }
 
+    /// Requests about comments (the `GET /user` that asks who the token is left out).
     fn requests(&self) -> Vec<Request> {
+        self.all_requests()
+            .into_iter()
+            .filter(|r| r.path != "/user")
+            .collect()
+    }
+
+    fn all_requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
     }
 
@@ -144,8 +162,20 @@ fn handle(
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let as_json = |id: u64, body: &str| json!({"id": id, "body": body, "html_url": format!("https://github.test/o/r/pull/7#issuecomment-{id}")});
+    let authors = st.authors.clone();
+    let as_json = |id: u64, body: &str| {
+        let login = authors.get(&id).cloned().unwrap_or_else(|| BOT.to_string());
+        json!({"id": id, "body": body, "user": {"login": login}, "html_url": format!("https://github.test/o/r/pull/7#issuecomment-{id}")})
+    };
     match (method, segments.as_slice()) {
+        ("GET", ["user"]) => match &st.user {
+            Some(login) => (200, vec![], json!({"login": login}).to_string()),
+            None => (
+                403,
+                vec![],
+                r#"{"message": "Resource not accessible by integration"}"#.to_string(),
+            ),
+        },
         ("GET", ["repos", "o", "r", "issues", "7", "comments"]) => {
             let page: usize = query
                 .split('&')
@@ -179,7 +209,10 @@ fn handle(
             st.next_id += 1;
             let id = st.next_id;
             st.comments.push((id, text.clone()));
-            (201, vec![], as_json(id, &text).to_string())
+            let author = st.user.clone().unwrap_or_else(|| BOT.to_string());
+            st.authors.insert(id, author.clone());
+            let reply = json!({"id": id, "body": text, "user": {"login": author}, "html_url": format!("https://github.test/o/r/pull/7#issuecomment-{id}")});
+            (201, vec![], reply.to_string())
         }
         ("PATCH", ["repos", "o", "r", "issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap();
@@ -305,6 +338,73 @@ fn the_first_run_creates_the_comment_and_the_next_updates_it_in_place() {
     );
     let methods: Vec<String> = gh.requests().iter().map(|r| r.method.clone()).collect();
     assert_eq!(methods, ["GET", "POST", "GET", "PATCH"]);
+    let asked: Vec<String> = gh
+        .all_requests()
+        .iter()
+        .filter(|r| r.path == "/user")
+        .map(|r| r.authorization.clone())
+        .collect();
+    assert_eq!(asked.len(), 2, "each run asks who the token is");
+}
+
+#[test]
+fn a_comment_with_the_marker_written_by_someone_else_is_never_adopted() {
+    let gh = FakeGitHub::start();
+    // Anyone can paste the marker; only the token's own comment is cfdeploy's.
+    gh.seed_by(
+        "mallory",
+        ["<!-- cfdeploy-plan config=stacks -->\nplease run @org/admins [here](https://evil.test)"
+            .to_string()],
+    );
+    let ws = Workspace::new();
+    plan_file(&ws, 1, 2, false);
+    let out = comment(&ws, &gh, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = gh.comments();
+    assert_eq!(after.len(), 2, "a comment of its own was created");
+    assert!(
+        after[0].1.contains("mallory") || after[0].1.contains("@org/admins"),
+        "untouched"
+    );
+    assert!(
+        !gh.requests().iter().any(|r| r.method == "PATCH"),
+        "mallory's comment was not edited"
+    );
+
+    // The next run finds and updates its own comment, still leaving mallory's alone.
+    let again = comment(&ws, &gh, &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(gh.comments().len(), 2);
+    let patched: Vec<String> = gh
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        patched,
+        [format!("/repos/o/r/issues/comments/{}", after[1].0)]
+    );
+}
+
+#[test]
+fn with_a_personal_token_the_owner_is_the_tokens_user() {
+    let gh = FakeGitHub::start();
+    gh.state.lock().unwrap().user = Some("deploy-bot".to_string());
+    gh.seed_by(
+        "deploy-bot",
+        ["<!-- cfdeploy-plan config=stacks -->\nold".to_string()],
+    );
+    let ws = Workspace::new();
+    plan_file(&ws, 1, 2, false);
+    let out = comment(&ws, &gh, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        gh.comments().len(),
+        1,
+        "its own comment was updated in place"
+    );
+    assert!(gh.comments()[0].1.contains("### cfdeploy plan"));
 }
 
 #[test]
@@ -486,4 +586,20 @@ fn the_pull_request_comes_from_the_event() {
         .starts_with("/repos/o/r/issues/7/comments"));
     let parsed = parse(&std::fs::read_to_string(ws.path().join("plan.json")).unwrap());
     assert_eq!(parsed["kind"], "plan");
+}
+
+#[test]
+fn an_error_body_that_quotes_the_token_never_shows_it() {
+    let gh = FakeGitHub::start();
+    let quoted = format!(
+        r#"{{"message": "Validation Failed for request with Authorization: Bearer {TOKEN} and token {TOKEN}"}}"#
+    );
+    gh.state.lock().unwrap().fail = Some(Failure(422, quoted, vec![]));
+    let ws = Workspace::new();
+    plan_file(&ws, 1, 1, false);
+    let out = comment(&ws, &gh, &[]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("422"), "{}", out.stderr);
+    assert!(!out.stderr.contains(TOKEN), "{}", out.stderr);
+    assert!(!out.stderr.contains("TestTokenThatMustNeverShow"), "{}", out.stderr);
 }

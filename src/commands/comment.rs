@@ -65,10 +65,13 @@ pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
     let marker = comment::marker(&config);
     let posted = tokio::task::spawn_blocking(move || {
         let github = GitHub::new(&api, &repo, &token);
+        // Only a comment cfdeploy wrote is adopted: its marker AND the token's own identity.
+        // Anyone can write the marker into a comment of theirs.
+        let me = github.identity()?;
         let existing = github
             .list_comments(pr)?
             .into_iter()
-            .find(|c| c.body.lines().next() == Some(marker.as_str()));
+            .find(|c| c.body.lines().next() == Some(marker.as_str()) && c.author == me);
         match existing {
             Some(c) => github
                 .update_comment(pr, c.id, &body)
@@ -88,7 +91,10 @@ pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
         }
         Err(e) => {
             // A failure to comment never hides the plan's own result.
-            crate::commands::say(&format!("error: could not post the plan comment: {e}"));
+            // GitHub's error text can quote the request, token included: it is masked too.
+            crate::commands::say(
+                &masker.scrub(&format!("error: could not post the plan comment: {e}")),
+            );
             crate::commands::say(&format!(
                 "the plan itself: {}",
                 summary_line(&plan.summary())

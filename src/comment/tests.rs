@@ -219,3 +219,155 @@ fn a_replacement_comes_first_among_thirty_stacks() {
     let details = text.find("<b>svc17-prod</b>").unwrap();
     assert!(details < text.find("<b>svc00-prod</b>").unwrap());
 }
+
+#[test]
+fn a_plan_of_5000_stacks_fits_the_limit_and_counts_what_it_cut() {
+    let stacks: Vec<StackPlan> = (0..5000)
+        .map(|i| big_stack(&format!("svc{i:04}-prod"), 2, 2))
+        .collect();
+    let plan = fleet(stacks);
+    let text = body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT);
+    assert!(
+        text.chars().count() <= GITHUB_COMMENT_LIMIT,
+        "{}",
+        text.chars().count()
+    );
+    assert!(
+        text.contains("more stacks: see the job summary"),
+        "{}",
+        &text[..300]
+    );
+    assert!(text.contains("the rows of the summary past those shown"));
+    assert!(
+        text.contains("| svc0000-prod | us-east-1 |"),
+        "the first rows are kept"
+    );
+    assert_valid_markdown(&text);
+}
+
+/// What GitHub would turn live in `markdown` outside code spans and fenced blocks.
+fn live_syntax(markdown: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence || line.starts_with("<!-- cfdeploy-plan ") {
+            continue;
+        }
+        // Drop code spans (this renderer never puts a backtick inside one), <code> elements and
+        // the renderer's own tags.
+        let mut outside = String::new();
+        for (i, part) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                outside.push_str(part);
+            }
+        }
+        while let (Some(a), Some(b)) = (outside.find("<code>"), outside.find("</code>")) {
+            if b < a {
+                break;
+            }
+            outside.replace_range(a..b + "</code>".len(), "");
+        }
+        for tag in [
+            "<details>",
+            "</details>",
+            "<summary>",
+            "</summary>",
+            "<b>",
+            "</b>",
+            "<br>",
+            "<sub>",
+            "</sub>",
+        ] {
+            outside = outside.replace(tag, "");
+        }
+        let chars: Vec<char> = outside.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            let next = chars.get(i + 1).copied().unwrap_or(' ');
+            let previous = if i > 0 { chars[i - 1] } else { ' ' };
+            let live = match c {
+                '@' => next.is_ascii_alphanumeric(),
+                '#' => next.is_ascii_digit(),
+                '[' | ']' | '!' => previous != '\\',
+                ':' => outside[outside.char_indices().nth(i).unwrap().0..].starts_with("://"),
+                '<' => true,
+                _ => false,
+            };
+            if live {
+                found.push(format!("{c} in {line}"));
+            }
+        }
+        if outside.contains("www.") {
+            found.push(format!("www. in {line}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn values_from_a_plan_file_render_inert_whatever_they_hold() {
+    let hostile = [
+        "@octocat",
+        "@org/team",
+        "#123",
+        "GH-42",
+        "[click](https://evil.test)",
+        "![x](https://evil.test/p.png)",
+        "<img src=x onerror=alert(1)>",
+        "https://evil.test",
+        "www.evil.test",
+        "`tick`",
+        "|pipe|",
+        "**bold**",
+        "line\nbreak",
+        "<!-- -->",
+        "&amp;",
+    ];
+    // The check itself finds live syntax where there is some.
+    assert_eq!(
+        live_syntax("see @octocat, #12, https://x.test and [a](b)").len(),
+        5,
+        "a mention, a reference, a URL and a link's two brackets"
+    );
+    let mut rng = fastrand::Rng::with_seed(7);
+    for round in 0..200 {
+        let mut pick = || {
+            (0..rng.usize(1..4))
+                .map(|_| hostile[rng.usize(..hostile.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut s = big_stack("svc-prod", 1, 1);
+        s.region = pick();
+        s.error = None;
+        s.changes[0].logical_id = pick();
+        s.changes[0].resource_type = pick();
+        s.changes[0].physical_id = Some(pick());
+        s.changes[0].destructive = Some(pick());
+        s.changes[0].details[0].before = Some(pick());
+        s.changes[0].details[0].after = Some(pick());
+        s.changes[0].details[0].name = Some(pick());
+        s.parameters = vec![ParameterChange {
+            key: pick(),
+            old: Some(pick()),
+            new: Some(pick()),
+        }];
+        s.template_diff = Some(pick());
+        let mut failed = big_stack("failed-prod", 0, 0);
+        failed.status = PlanStatus::Error;
+        failed.error = Some(pick());
+        failed.source = pick();
+        let text = body(
+            &fleet(vec![s, failed]),
+            "stacks",
+            &footer(),
+            GITHUB_COMMENT_LIMIT,
+        );
+        let live = live_syntax(&text);
+        assert!(live.is_empty(), "round {round}: {live:#?}\n{text}");
+        assert_valid_markdown(&text);
+    }
+}

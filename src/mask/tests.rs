@@ -60,3 +60,24 @@ fn masking_reaches_every_string_of_an_outcome() {
     assert!(!text.contains("hunter22"), "{text}");
     assert_eq!(text.matches("****").count(), 5, "{text}");
 }
+
+#[test]
+fn credentials_are_masked_whatever_the_config_says() {
+    let m = Masker::default();
+    let body = "Bad credentials: Authorization: Bearer ghs_16C7e42F292c6912E7710c838347Ae178B4a used by AKIAIOSFODNN7EXAMPLE; token github_pat_11ABCDEFG0123456789_abcdefghijklmnop";
+    let masked = m.scrub(body);
+    for secret in [
+        "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        "AKIAIOSFODNN7EXAMPLE",
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+        "Bearer ghs",
+    ] {
+        assert!(!masked.contains(secret), "{secret} in {masked}");
+    }
+    assert!(masked.starts_with("Bad credentials: "), "{masked}");
+    // Ordinary text is left alone.
+    assert_eq!(
+        m.scrub("arn:aws:sqs:us-east-1:123456789012:orders"),
+        "arn:aws:sqs:us-east-1:123456789012:orders"
+    );
+}

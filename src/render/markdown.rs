@@ -25,6 +25,10 @@ pub struct MarkdownOptions {
     pub marker: Option<String>,
     /// Lines after everything else.
     pub footer: Option<String>,
+    /// Rows of the summary table at most (the rest are counted in one line).
+    pub max_rows: Option<usize>,
+    /// Unchanged stacks named at most (the rest are counted).
+    pub max_unchanged: Option<usize>,
 }
 
 impl Default for MarkdownOptions {
@@ -36,6 +40,8 @@ impl Default for MarkdownOptions {
             details: true,
             marker: None,
             footer: None,
+            max_rows: None,
+            max_unchanged: None,
         }
     }
 }
@@ -62,18 +68,10 @@ pub fn plan_with(
         writeln!(out)?;
     }
 
-    let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
-    // What a reviewer must see first: destructive changes, then replacements, then the rest.
-    ordered.sort_by_key(|s| match s.status {
-        _ if s.destructive() > 0 => 0,
-        _ if s.replacements() > 0 => 1,
-        PlanStatus::Create | PlanStatus::Update => 2,
-        PlanStatus::Error | PlanStatus::Busy => 3,
-        PlanStatus::NoChanges => 4,
-    });
-
-    let listed: Vec<&&StackPlan> = ordered
+    let ordered = ordered(plan);
+    let listed: Vec<&StackPlan> = ordered
         .iter()
+        .copied()
         .filter(|s| s.status != PlanStatus::NoChanges)
         .collect();
     if !listed.is_empty() {
@@ -82,33 +80,37 @@ pub fn plan_with(
             "| Stack | Region | Plan | Add | Modify | Replace | Remove |"
         )?;
         writeln!(out, "|---|---|---|--:|--:|--:|--:|")?;
-        for s in &listed {
-            let replace = s.replacements();
+        let shown = options.max_rows.unwrap_or(usize::MAX).min(listed.len());
+        for s in &listed[..shown] {
+            writeln!(out, "{}", summary_row(s))?;
+        }
+        if shown < listed.len() {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                escape(&s.stack),
-                escape(&s.region),
-                status_label(s),
-                s.count(&crate::model::Action::Add),
-                s.count(&crate::model::Action::Modify) - replace,
-                if replace > 0 {
-                    format!("**{replace}**")
-                } else {
-                    "0".to_string()
-                },
-                s.count(&crate::model::Action::Remove),
+                "| … {} more stacks: see the job summary | | | | | | |",
+                listed.len() - shown
             )?;
         }
         writeln!(out)?;
     }
-    let unchanged: Vec<String> = ordered
+    let unchanged: Vec<&StackPlan> = ordered
         .iter()
+        .copied()
         .filter(|s| s.status == PlanStatus::NoChanges)
-        .map(|s| format!("`{}`", code(&s.stack)))
         .collect();
     if !unchanged.is_empty() {
-        writeln!(out, "No changes: {}", unchanged.join(", "))?;
+        let shown = options
+            .max_unchanged
+            .unwrap_or(usize::MAX)
+            .min(unchanged.len());
+        let mut names: Vec<String> = unchanged[..shown]
+            .iter()
+            .map(|s| format!("`{}`", code(&s.stack)))
+            .collect();
+        if shown < unchanged.len() {
+            names.push(format!("and {} more", unchanged.len() - shown));
+        }
+        writeln!(out, "No changes: {}", names.join(", "))?;
         writeln!(out)?;
     }
 
@@ -127,6 +129,39 @@ pub fn plan_with(
     }
 }
 
+/// The stacks in the order a reviewer must see them: destructive changes, then replacements, then
+/// the rest.
+pub(crate) fn ordered(plan: &Plan) -> Vec<&StackPlan> {
+    let mut ordered: Vec<&StackPlan> = plan.stacks.iter().collect();
+    ordered.sort_by_key(|s| match s.status {
+        _ if s.destructive() > 0 => 0,
+        _ if s.replacements() > 0 => 1,
+        PlanStatus::Create | PlanStatus::Update => 2,
+        PlanStatus::Error | PlanStatus::Busy => 3,
+        PlanStatus::NoChanges => 4,
+    });
+    ordered
+}
+
+/// One row of the summary table.
+pub(crate) fn summary_row(s: &StackPlan) -> String {
+    let replace = s.replacements();
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        escape(&s.stack),
+        escape(&s.region),
+        status_label(s),
+        s.count(&crate::model::Action::Add),
+        s.count(&crate::model::Action::Modify) - replace,
+        if replace > 0 {
+            format!("**{replace}**")
+        } else {
+            "0".to_string()
+        },
+        s.count(&crate::model::Action::Remove),
+    )
+}
+
 fn status_label(s: &StackPlan) -> &'static str {
     if s.destructive() > 0 {
         return match s.status {
@@ -143,7 +178,11 @@ fn status_label(s: &StackPlan) -> &'static str {
     }
 }
 
-fn stack_details(out: &mut dyn Write, s: &StackPlan, options: &MarkdownOptions) -> io::Result<()> {
+pub(crate) fn stack_details(
+    out: &mut dyn Write,
+    s: &StackPlan,
+    options: &MarkdownOptions,
+) -> io::Result<()> {
     writeln!(
         out,
         "<details><summary><b>{}</b> ({}) — {}</summary>",
@@ -234,7 +273,7 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan, options: &MarkdownOptions) 
                 code(&c.resource_type),
                 c.physical_id
                     .as_deref()
-                    .map(escape)
+                    .map(|p| format!("`{}`", code(p)))
                     .unwrap_or_else(|| "-".to_string()),
                 replacement,
                 details
@@ -252,11 +291,11 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan, options: &MarkdownOptions) 
                 escape(&p.key),
                 p.old
                     .as_deref()
-                    .map(escape)
+                    .map(|v| format!("`{}`", code(v)))
                     .unwrap_or_else(|| "(none)".to_string()),
                 p.new
                     .as_deref()
-                    .map(escape)
+                    .map(|v| format!("`{}`", code(v)))
                     .unwrap_or_else(|| "(removed)".to_string()),
             )?;
         }
@@ -269,11 +308,31 @@ fn stack_details(out: &mut dyn Write, s: &StackPlan, options: &MarkdownOptions) 
     writeln!(out)
 }
 
-/// Escapes text for a table cell or inline HTML: `|`, HTML, backticks and newlines.
+/// Text for a table cell or prose, made inert: table syntax, HTML, backticks and newlines are
+/// escaped, and nothing GitHub would turn live can form — no @mention, no #123 or GH-123
+/// reference, no link, image or autolinked URL (a word joiner, U+2060, breaks each).
 pub fn escape(text: &str) -> String {
+    const JOIN: char = '\u{2060}';
     let mut out = String::with_capacity(text.len());
+    let mut previous = ' ';
     for ch in text.chars() {
+        // `https://`, `www.`: break the scheme or the `www` so no autolink forms.
+        if ch == '/' && previous == ':' || ch == '.' && out.ends_with("www") {
+            out.push(JOIN);
+        }
+        previous = ch;
         match ch {
+            '@' | '#' => {
+                out.push(ch);
+                out.push(JOIN);
+            }
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            '!' => out.push_str("\\!"),
+            '-' if out.ends_with("GH") || out.ends_with("gh") => {
+                out.push(JOIN);
+                out.push('-');
+            }
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
