@@ -45,6 +45,9 @@ pub mod template;
 pub mod watch;
 pub mod yaml;
 
+#[cfg(test)]
+mod robustness_tests;
+
 use anyhow::Context as _;
 
 use context::{Context, Env, Terminal};

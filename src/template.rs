@@ -39,6 +39,10 @@ impl Template {
     pub fn load(path: &Path) -> Result<Template> {
         let body = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read template {}", path.display()))?;
+        let body = match body.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => body,
+        };
         Template::parse(body).with_context(|| format!("template {} is not valid", path.display()))
     }
 

@@ -601,5 +601,9 @@ fn an_error_body_that_quotes_the_token_never_shows_it() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("422"), "{}", out.stderr);
     assert!(!out.stderr.contains(TOKEN), "{}", out.stderr);
-    assert!(!out.stderr.contains("TestTokenThatMustNeverShow"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("TestTokenThatMustNeverShow"),
+        "{}",
+        out.stderr
+    );
 }

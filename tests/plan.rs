@@ -373,8 +373,9 @@ fn no_echo_values_never_appear_in_any_format_log_or_plan_file() {
             ],
         );
         assert_eq!(out.code, 0, "{}", out.stderr);
+        // Markdown shows parameter values in code spans, where nothing is live.
         let masked = if format == "markdown" {
-            "\\*\\*\\*\\*"
+            "`****`"
         } else {
             "****"
         };

@@ -112,6 +112,7 @@ pub fn load(
     let patterns = compile_selectors(selectors)?;
 
     let mut problems = Vec::new();
+    let mut unreadable = false;
     let mut specs = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut templates: HashMap<PathBuf, Result<Arc<Template>, String>> = HashMap::new();
@@ -122,6 +123,7 @@ pub fn load(
             Ok(raw) => raw,
             Err(p) => {
                 problems.push(p);
+                unreadable = true;
                 continue;
             }
         };
@@ -153,7 +155,8 @@ pub fn load(
         }
     }
 
-    for (selector, pattern) in selectors.iter().zip(&patterns) {
+    // With a file unread, its stacks are unknown: a selector matching none says nothing.
+    for (selector, pattern) in selectors.iter().zip(&patterns).filter(|_| !unreadable) {
         if !all_names.iter().any(|n| pattern.matches(n)) {
             problems.push(format!(
                 "--stack `{selector}` matches no stack in {}; the stacks are: {}",
@@ -225,7 +228,9 @@ fn config_files(path: &Path) -> Result<Vec<PathBuf>, String> {
 fn read_file(file: &Path) -> Result<RawFile, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    crate::yaml::from_str::<Option<RawFile>>(&text)
+    // Editors on some systems start a UTF-8 file with a byte-order mark; it is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    crate::yaml::from_str::<Option<RawFile>>(text)
         .map(Option::unwrap_or_default)
         .map_err(|e| format!("{}: {e}", file.display()))
 }

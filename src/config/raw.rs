@@ -21,7 +21,9 @@ pub struct RawFile {
 pub struct RawStack {
     pub template: Option<String>,
     pub region: Option<String>,
+    #[serde(default, deserialize_with = "unique_keys")]
     pub parameters: Option<BTreeMap<String, ConfigValue>>,
+    #[serde(default, deserialize_with = "unique_keys")]
     pub tags: Option<BTreeMap<String, ConfigValue>>,
     pub capabilities: Option<Vec<String>>,
     pub termination_protection: Option<bool>,
@@ -131,7 +133,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(ConfigValue::Text(v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<ConfigValue, E> {
-        Ok(ConfigValue::Text(v.to_string()))
+        // `3.10` arrives as 3.1 and `1e3` as 1000: the text as written is lost, and sending
+        // something else than what was written is never right. A string is sent as written.
+        Err(E::custom(format!(
+            "the number {v} may not be what the file says (YAML reads 3.10 as 3.1 and 1e3 as 1000); write it in quotes to send it exactly as written"
+        )))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ConfigValue, A::Error> {
         if self.in_list {
@@ -171,10 +177,45 @@ fn ordered_map<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, RawStack)
             let mut out: Vec<(String, RawStack)> = Vec::new();
             while let Some(name) = map.next_key::<String>()? {
                 let stack: Option<RawStack> = map.next_value()?;
+                if out.iter().any(|(n, _)| *n == name) {
+                    return Err(de::Error::custom(format!(
+                        "stack `{name}` is declared twice in this file; stack names are unique"
+                    )));
+                }
                 out.push((name, stack.unwrap_or_default()));
             }
             Ok(out)
         }
     }
     d.deserialize_any(OrderedVisitor)
+}
+
+/// A mapping whose every key appears once: YAML forbids duplicate keys, and taking the last one
+/// silently sends a value nobody reviewed.
+fn unique_keys<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, ConfigValue>>, D::Error> {
+    struct UniqueVisitor;
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Option<BTreeMap<String, ConfigValue>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping of names to values")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let value: ConfigValue = map.next_value()?;
+                if out.insert(key.clone(), value).is_some() {
+                    return Err(de::Error::custom(format!(
+                        "`{key}` appears more than once in the mapping that starts here (YAML keys are unique; keep one)"
+                    )));
+                }
+            }
+            Ok(Some(out))
+        }
+    }
+    d.deserialize_any(UniqueVisitor)
 }

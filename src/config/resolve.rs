@@ -91,11 +91,26 @@ pub(super) fn resolve(
             let loaded = templates
                 .entry(path.clone())
                 .or_insert_with(|| {
-                    if !path.is_file() {
-                        return Err(format!(
-                            "`template: {rel}` not found (looked for {})",
-                            path.display()
-                        ));
+                    match std::fs::metadata(&path) {
+                        Err(_) => {
+                            return Err(format!(
+                                "`template: {rel}` not found (looked for {})",
+                                path.display()
+                            ))
+                        }
+                        Ok(meta) if meta.is_dir() => {
+                            return Err(format!(
+                                "`template: {rel}` is a folder ({}); name the template file in it",
+                                path.display()
+                            ))
+                        }
+                        Ok(meta) if !meta.is_file() => {
+                            return Err(format!(
+                                "`template: {rel}` is not a regular file ({}: a device, socket or pipe); name a template file",
+                                path.display()
+                            ))
+                        }
+                        Ok(_) => {}
                     }
                     Template::load(&path)
                         .map(Arc::new)

@@ -101,7 +101,7 @@ fn values_of_every_scalar_kind_and_lists_become_strings() {
     write(
         dir.path(),
         "t2.yaml",
-        "stacks:\n  s:\n    template: templates/list.yaml\n    region: us-east-1\n    parameters: {Flag: true, Ratio: 0.5, Subnets: [a, b, 3]}\n",
+        "stacks:\n  s:\n    template: templates/list.yaml\n    region: us-east-1\n    parameters: {Flag: true, Ratio: \"0.50\", Subnets: [a, b, 3]}\n",
     );
     write(
         dir.path(),
@@ -110,8 +110,81 @@ fn values_of_every_scalar_kind_and_lists_become_strings() {
     );
     let specs = load_with(dir.path(), &[], &[]).unwrap();
     assert_eq!(specs[0].parameters["Flag"], "true");
-    assert_eq!(specs[0].parameters["Ratio"], "0.5");
+    assert_eq!(
+        specs[0].parameters["Ratio"], "0.50",
+        "a quoted value is sent as written"
+    );
     assert_eq!(specs[0].parameters["Subnets"], "a,b,3");
+}
+
+#[test]
+fn an_unquoted_number_that_would_not_be_sent_as_written_is_refused_with_the_fix() {
+    for written in ["3.10", "1e3", "0.5"] {
+        let dir = fleet();
+        write(
+            dir.path(),
+            "t.yaml",
+            &format!("stacks:\n  s:\n    template: templates/service.yaml\n    region: us-east-1\n    parameters:\n      ServiceName: {written}\n"),
+        );
+        let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("t.yaml")
+                && err.contains("ServiceName")
+                && err.contains("write it in quotes"),
+            "{written}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_duplicated_key_is_refused_with_its_file_and_line() {
+    let dir = fleet();
+    write(
+        dir.path(),
+        "t.yaml",
+        "stacks:\n  s:\n    template: templates/service.yaml\n    region: us-east-1\n    parameters:\n      ServiceName: a\n      ServiceName: b\n",
+    );
+    let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("t.yaml")
+            && err.contains("`ServiceName` appears more than once")
+            && err.contains("line 6"),
+        "{err}"
+    );
+    write(
+        dir.path(),
+        "t.yaml",
+        "stacks:\n  s:\n    template: templates/service.yaml\n  s:\n    region: us-east-1\n",
+    );
+    let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
+    assert!(err.contains("stack `s` is declared twice"), "{err}");
+}
+
+#[test]
+fn a_byte_order_mark_is_not_content_and_a_folder_is_not_a_template() {
+    let dir = fleet();
+    write(
+        dir.path(),
+        "t.yaml",
+        "\u{feff}stacks:\n  s:\n    template: templates/service.yaml\n    region: us-east-1\n    parameters: {ServiceName: a}\n",
+    );
+    assert_eq!(load_with(dir.path(), &[], &[]).unwrap()[0].name, "s");
+    std::fs::create_dir_all(dir.path().join("templates/dir.yaml")).unwrap();
+    write(
+        dir.path(),
+        "t.yaml",
+        "stacks:\n  s:\n    template: templates/dir.yaml\n    region: us-east-1\n",
+    );
+    let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
+    assert!(err.contains("is a folder"), "{err}");
+}
+
+#[test]
+fn an_invalid_file_is_reported_alone_even_with_a_stack_selector() {
+    let dir = fleet();
+    write(dir.path(), "t.yaml", "stacks:\n  s: [unclosed\n");
+    let err = load_with(dir.path(), &["s"], &[]).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
 }
 
 #[test]
