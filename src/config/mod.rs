@@ -230,9 +230,40 @@ fn read_file(file: &Path) -> Result<RawFile, String> {
         .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
     // Editors on some systems start a UTF-8 file with a byte-order mark; it is not content.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some(problem) = lossy_integers(text) {
+        return Err(format!("{}: {problem}", file.display()));
+    }
     crate::yaml::from_str::<Option<RawFile>>(text)
         .map(Option::unwrap_or_default)
         .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// An unquoted integer YAML would re-print differently (`0x1F` is 31, `+12` is 12, `007` is 7):
+/// sending something other than what was written is never right, so such a value must be
+/// quoted. Found by line, so the message can say where.
+fn lossy_integers(text: &str) -> Option<String> {
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        for piece in code.split([':', ',', '[', '{', '-']).skip(1) {
+            let value = piece.trim().trim_end_matches(['}', ']']).trim();
+            let lossy = value.len() > 1
+                && (value.starts_with("0x")
+                    || value.starts_with("0o")
+                    || (value.starts_with('+') && value[1..].bytes().all(|b| b.is_ascii_digit()))
+                    || (value.starts_with('0') && value.bytes().all(|b| b.is_ascii_digit())));
+            let digits_after_prefix = value
+                .trim_start_matches(['+', '0', 'x', 'o'])
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit());
+            if lossy && digits_after_prefix {
+                return Some(format!(
+                    "line {}: `{value}` would be sent as a different number (YAML reads it as an integer); write it in quotes to send it exactly as written",
+                    n + 1
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// A stack for unit tests: `name` in us-east-1 from a small template with a NoEcho `Token`.

@@ -119,7 +119,7 @@ fn values_of_every_scalar_kind_and_lists_become_strings() {
 
 #[test]
 fn an_unquoted_number_that_would_not_be_sent_as_written_is_refused_with_the_fix() {
-    for written in ["3.10", "1e3", "0.5"] {
+    for written in ["3.10", "1e3", "0.5", "0x1F", "+12", "007"] {
         let dir = fleet();
         write(
             dir.path(),
@@ -128,12 +128,31 @@ fn an_unquoted_number_that_would_not_be_sent_as_written_is_refused_with_the_fix(
         );
         let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
         assert!(
-            err.contains("t.yaml")
-                && err.contains("ServiceName")
-                && err.contains("write it in quotes"),
+            err.contains("t.yaml") && err.contains("write it in quotes"),
+            "{written}: {err}"
+        );
+        // Named by its key or by its line.
+        assert!(
+            err.contains("ServiceName") || err.contains("line 6"),
             "{written}: {err}"
         );
     }
+}
+
+#[test]
+fn ordinary_values_are_not_mistaken_for_lossy_numbers() {
+    let dir = fleet();
+    write(
+        dir.path(),
+        "t.yaml",
+        "stacks:\n  s:\n    template: templates/service.yaml\n    region: us-east-1\n    parameters: {ServiceName: \"0x1F\"}\n    tags: {cost-center: 0, build: 10, zone: a-0, id: \"007\"}\n",
+    );
+    let specs = load_with(dir.path(), &[], &[]).unwrap();
+    assert_eq!(specs[0].parameters["ServiceName"], "0x1F");
+    assert_eq!(specs[0].tags["cost-center"], "0");
+    assert_eq!(specs[0].tags["build"], "10");
+    assert_eq!(specs[0].tags["zone"], "a-0");
+    assert_eq!(specs[0].tags["id"], "007");
 }
 
 #[test]
