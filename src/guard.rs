@@ -149,6 +149,7 @@ mod tests {
             scope: vec![],
             details: vec![],
             destructive: None,
+            policy_action: None,
         }
     }
 

@@ -215,6 +215,7 @@ impl Scrub for Plan {
 impl Scrub for StackPlan {
     fn scrub_with(&mut self, m: &Masker) {
         self.error.scrub_with(m);
+        self.warnings.scrub_with(m);
         self.template_diff.scrub_with(m);
         self.parameters.scrub_with(m);
         self.changes.scrub_with(m);

@@ -108,6 +108,7 @@ async fn plan_stack<C: CloudFormation>(
             .map(|p| p.name.clone())
             .collect(),
         mask: spec.mask.iter().map(|r| r.as_str().to_string()).collect(),
+        warnings: Vec::new(),
     };
     if *interrupt.borrow() > 0 {
         plan.error = Some("not planned: interrupted".to_string());
@@ -232,7 +233,10 @@ async fn plan_into<C: CloudFormation>(
     plan.change_set_arn = Some(created.arn.clone());
     let outcome = wait_and_read(cfn, region, &created.arn, poll, interrupt).await;
     let changes = match outcome {
-        Ok(ChangeSetOutcome::Ready(changes)) => changes,
+        Ok(ChangeSetOutcome::Ready(changes, warning)) => {
+            plan.warnings.extend(warning);
+            changes
+        }
         Ok(ChangeSetOutcome::NoChanges) => {
             delete_quietly(cfn, region, &created.arn).await;
             plan.change_set_arn = None;

@@ -55,6 +55,9 @@ pub struct StackDocument {
     /// The config's `mask:` patterns: whoever shows this plan masks what they match.
     #[serde(default)]
     pub mask: Vec<String>,
+    /// What CloudFormation warned about the change set (e.g. that it is incomplete).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -73,6 +76,9 @@ pub struct ChangeDocument {
     /// Why it is destructive.
     #[serde(default)]
     pub destructive_reason: Option<String>,
+    /// What happens to the old resource (`PolicyAction`): Delete, Retain, Snapshot, ...
+    #[serde(default)]
+    pub policy_action: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -88,6 +94,9 @@ pub struct DetailDocument {
     pub change_source: Option<String>,
     pub causing_entity: Option<String>,
     pub evaluation: Option<String>,
+    /// Every cause, when CloudFormation described the property once per cause.
+    #[serde(default)]
+    pub causes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -124,6 +133,8 @@ pub struct SummaryDocument {
     pub import: usize,
     #[serde(default)]
     pub destructive: usize,
+    #[serde(default)]
+    pub warnings: usize,
 }
 
 pub fn document(plan: &Plan) -> PlanDocument {
@@ -146,6 +157,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
             remove: s.remove,
             import: s.import,
             destructive: s.destructive,
+            warnings: s.warnings,
         },
     }
 }
@@ -172,6 +184,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                 scope: c.scope.clone(),
                 destructive: c.destructive.is_some(),
                 destructive_reason: c.destructive.clone(),
+                policy_action: c.policy_action.clone(),
                 details: c
                     .details
                     .iter()
@@ -189,6 +202,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                         change_source: d.change_source.clone(),
                         causing_entity: d.causing_entity.clone(),
                         evaluation: d.evaluation.clone(),
+                        causes: d.causes.clone(),
                     })
                     .collect(),
             })
@@ -216,6 +230,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
         allow_destructive: s.allow_destructive,
         no_echo: s.no_echo.clone(),
         mask: s.mask.clone(),
+        warnings: s.warnings.clone(),
     }
 }
 
@@ -340,8 +355,10 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                                     change_source: d.change_source.clone(),
                                     causing_entity: d.causing_entity.clone(),
                                     evaluation: d.evaluation.clone(),
+                                    causes: d.causes.clone(),
                                 })
                                 .collect(),
+                            policy_action: c.policy_action.clone(),
                             destructive: c.destructive.then(|| {
                                 c.destructive_reason.clone().unwrap_or_else(|| {
                                     format!("changes stateful {} {}", c.resource_type, c.logical_id)
@@ -378,6 +395,7 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                     allow_destructive: s.allow_destructive,
                     no_echo: s.no_echo.clone(),
                     mask: s.mask.clone(),
+                    warnings: s.warnings.clone(),
                 })
             })
             .collect::<Result<_, _>>()?,

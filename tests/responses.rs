@@ -3,110 +3,16 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
+use support::replay::{Replay, Request};
 use support::{cfdeploy, json, project_root, run, Workspace};
 
-type Request = HashMap<String, String>;
-
-/// Serves a fixture per request, chosen by `route` from the request's form parameters, and
-/// records every request.
-struct Replay {
-    endpoint: String,
-    requests: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Replay {
-    fn start(route: fn(&Request) -> &'static str) -> Replay {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || serve(stream, route, &log));
-            }
-        });
-        Replay { endpoint, requests }
-    }
-
-    fn actions(&self) -> Vec<String> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r["Action"].clone())
-            .collect()
-    }
-}
-
-fn serve(
-    stream: std::net::TcpStream,
-    route: fn(&Request) -> &'static str,
-    log: &Mutex<Vec<Request>>,
-) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        // One request: head, then a body of Content-Length bytes.
-        let mut length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
-            if header == "\r\n" || header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let request: Request = String::from_utf8(body)
-            .unwrap()
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (decode(k), decode(v)))
-            .collect();
-        let fixture = route(&request);
-        log.lock().unwrap().push(request);
-        let xml = std::fs::read_to_string(project_root().join("fixtures/responses").join(fixture))
-            .unwrap();
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
-            xml.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.replace('+', " ").into_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+/// Answers with a file of `fixtures/responses`.
+fn fixture(name: &str) -> (u16, String) {
+    let path = project_root().join("fixtures/responses").join(name);
+    (
+        200,
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")),
+    )
 }
 
 const TEMPLATE: &str = "Parameters:
@@ -158,7 +64,7 @@ fn update_route(r: &Request) -> &'static str {
 
 #[test]
 fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
-    let replay = Replay::start(update_route);
+    let replay = Replay::start(|r| fixture(update_route(r)));
     let ws = workspace();
     let out = run(cfdeploy(&replay.endpoint, ws.path()).args([
         "plan",
@@ -203,6 +109,14 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         "{diff}"
     );
     assert!(!out.stdout.contains("replay-Secret-123"));
+    // CloudFormation's warning that the change set is incomplete is shown, not dropped.
+    let warnings = stack["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{stack}");
+    assert!(
+        warnings[0].as_str().unwrap().contains("incomplete"),
+        "{warnings:?}"
+    );
+    assert_eq!(doc["summary"]["warnings"], 1);
 
     let requests = replay.requests.lock().unwrap().clone();
     let create = requests
@@ -247,12 +161,18 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         row.contains("TableName: orders → orders-v2 [replaces]") && row.contains("True"),
         "{row}"
     );
+    assert!(
+        table.stdout.contains("⚠ CloudFormation warns:")
+            && table.stdout.contains("1 change set warning"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
 fn a_busy_stack_gets_no_change_set() {
     let replay = Replay::start(|r| match r["Action"].as_str() {
-        "DescribeStacks" => "describe-stacks-update-in-progress.xml",
+        "DescribeStacks" => fixture("describe-stacks-update-in-progress.xml"),
         other => panic!("a busy stack must not get {other}"),
     });
     let ws = workspace();

@@ -33,6 +33,7 @@ fn queue_change() -> ResourceChange {
         scope: vec!["Properties".into()],
         details: vec![],
         destructive: None,
+        policy_action: None,
     }
 }
 

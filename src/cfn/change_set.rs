@@ -24,7 +24,8 @@ pub enum ChangeSetError {
 /// What a change set turned out to be once CloudFormation computed it.
 #[derive(Debug)]
 pub enum ChangeSetOutcome {
-    Ready(Vec<ResourceChange>),
+    /// Its changes, and CloudFormation's warning about it when it gave one.
+    Ready(Vec<ResourceChange>, Option<String>),
     NoChanges,
     Failed(String),
 }
@@ -95,23 +96,22 @@ pub async fn wait_and_read<C: CloudFormation>(
             )))
         }
     }
-    let incomplete = first
-        .status_reason
-        .as_deref()
-        .is_some_and(is_incomplete_values_warning);
-    let with_values = read_rest(cfn, region, arn, true, first.changes, first.next_token).await?;
+    let warning = first.status_reason.clone().filter(|r| !r.trim().is_empty());
+    let incomplete = warning.as_deref().is_some_and(is_incomplete_values_warning);
+    let mut with_values =
+        read_rest(cfn, region, arn, true, first.changes, first.next_token).await?;
     if !incomplete {
-        return Ok(ChangeSetOutcome::Ready(with_values));
+        merge_causes(&mut with_values);
+        return Ok(ChangeSetOutcome::Ready(with_values, warning));
     }
     tracing::info!(
         change_set = arn,
         "property values incomplete; describing again without them"
     );
     let without_values = read_rest(cfn, region, arn, false, Vec::new(), None).await?;
-    Ok(ChangeSetOutcome::Ready(merge_property_values(
-        without_values,
-        &with_values,
-    )))
+    let mut merged = merge_property_values(without_values, &with_values);
+    merge_causes(&mut merged);
+    Ok(ChangeSetOutcome::Ready(merged, warning))
 }
 
 /// Reads the remaining pages of `Changes` after a first page's `changes` and `next_token`.
@@ -171,6 +171,45 @@ fn merge_property_values(
         }
     }
     complete
+}
+
+/// CloudFormation describes a property once per cause of its change (a direct edit, and a
+/// reference to a resource attribute, say): one property, listed once, with every cause.
+pub fn merge_causes(changes: &mut [ResourceChange]) {
+    for change in changes {
+        let mut merged: Vec<crate::model::PropertyChange> = Vec::new();
+        for detail in change.details.drain(..) {
+            let cause = cause_of(&detail);
+            let same = merged.iter_mut().find(|m| {
+                m.attribute == detail.attribute && m.name == detail.name && m.path == detail.path
+            });
+            match same {
+                Some(first) => {
+                    if first.causes.is_empty() {
+                        let first_cause = cause_of(first);
+                        first.causes.push(first_cause);
+                    }
+                    if !cause.is_empty() && !first.causes.contains(&cause) {
+                        first.causes.push(cause);
+                    }
+                    first.before = first.before.take().or(detail.before);
+                    first.after = first.after.take().or(detail.after);
+                }
+                None => merged.push(detail),
+            }
+        }
+        change.details = merged;
+    }
+}
+
+/// `DirectModification`, or `ResourceAttribute (Parameter1.Value)`.
+fn cause_of(detail: &crate::model::PropertyChange) -> String {
+    match (&detail.change_source, &detail.causing_entity) {
+        (Some(source), Some(entity)) => format!("{source} ({entity})"),
+        (Some(source), None) => source.clone(),
+        (None, Some(entity)) => entity.clone(),
+        (None, None) => String::new(),
+    }
 }
 
 /// Deletes a change set this run created and will not use; a failure is logged, not fatal.

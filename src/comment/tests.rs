@@ -30,8 +30,10 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
                     change_source: Some("DirectModification".into()),
                     causing_entity: None,
                     evaluation: None,
+                    causes: vec![],
                 }],
                 destructive: None,
+                policy_action: None,
             })
             .collect(),
         parameters: vec![],
@@ -43,6 +45,7 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
         allow_destructive: false,
         no_echo: vec![],
         mask: vec![],
+        warnings: vec![],
     }
 }
 

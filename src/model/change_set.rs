@@ -112,7 +112,14 @@ pub struct PropertyChange {
     pub causing_entity: Option<String>,
     /// `Static` or `Dynamic` (`Evaluation`).
     pub evaluation: Option<String>,
+    /// Every cause CloudFormation gave for this change, when it described the same property once
+    /// per cause (`DirectModification`, `ResourceAttribute (Parameter1.Value)`, ...); empty when
+    /// there was one.
+    pub causes: Vec<String>,
 }
+
+/// What CloudFormation writes for a value it learns only while the change set runs.
+pub const KNOWN_AFTER_APPLY: &str = "{{changeSet:KNOWN_AFTER_APPLY}}";
 
 impl PropertyChange {
     /// A short label for the property: its path without the leading `/Properties/`, or its name,
@@ -146,6 +153,9 @@ pub struct ResourceChange {
     /// Why the change is destructive (removes or replaces a stateful resource that nothing
     /// keeps), set by the guard; `None` when it is not.
     pub destructive: Option<String>,
+    /// What happens to the old resource: `Delete`, `Retain`, `Snapshot`, `ReplaceAndDelete`,
+    /// `ReplaceAndRetain`, `ReplaceAndSnapshot` (`PolicyAction`).
+    pub policy_action: Option<String>,
 }
 
 impl ResourceChange {

@@ -80,6 +80,8 @@ pub struct StackPlan {
     pub no_echo: Vec<String>,
     /// The config's `mask:` patterns for the stack.
     pub mask: Vec<String>,
+    /// What CloudFormation warned about the change set (it may be incomplete, say).
+    pub warnings: Vec<String>,
 }
 
 impl StackPlan {
@@ -122,6 +124,8 @@ pub struct PlanSummary {
     pub import: usize,
     /// Changes that remove or replace a stateful resource nothing keeps.
     pub destructive: usize,
+    /// Change sets CloudFormation warned about.
+    pub warnings: usize,
 }
 
 impl Plan {
@@ -140,6 +144,7 @@ impl Plan {
             s.import += stack.count(&Action::Import);
             s.replace += stack.replacements();
             s.destructive += stack.destructive();
+            s.warnings += stack.warnings.len();
         }
         s
     }

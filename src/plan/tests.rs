@@ -63,6 +63,7 @@ fn modify(id: &str, detail: PropertyChange) -> ResourceChange {
         scope: vec!["Properties".into()],
         details: vec![detail],
         destructive: None,
+        policy_action: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn detail(name: &str, before: Option<&str>, after: Option<&str>) -> PropertyChan
         change_source: Some("DirectModification".into()),
         causing_entity: None,
         evaluation: Some("Static".into()),
+        causes: vec![],
     }
 }
 

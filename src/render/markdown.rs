@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use super::{one_line, summary_line, truncate};
+use super::{summary_line, truncate};
 use crate::mask::Masked;
 use crate::model::{Plan, PlanStatus, Replacement, RequiresRecreation, StackPlan};
 
@@ -199,6 +199,13 @@ pub(crate) fn stack_details(
         writeln!(out)?;
         return Ok(());
     }
+    for warning in &s.warnings {
+        writeln!(
+            out,
+            "> [!WARNING]\n> CloudFormation warns: {}\n",
+            escape(warning)
+        )?;
+    }
     for reason in s.changes.iter().filter_map(|c| c.destructive.as_deref()) {
         let allowed = if s.allow_destructive {
             " (allowed for this stack)"
@@ -245,7 +252,8 @@ pub(crate) fn stack_details(
                         let show = |v: &Option<String>| {
                             v.as_deref()
                                 .map(|v| {
-                                    format!("`{}`", code(&truncate(&one_line(v), MAX_VALUE_CHARS)))
+                                    let shown = truncate(&super::shown_value(v), MAX_VALUE_CHARS);
+                                    format!("`{}`", code(&shown))
                                 })
                                 .unwrap_or_else(|| "(none)".to_string())
                         };
@@ -256,8 +264,16 @@ pub(crate) fn stack_details(
                         Some(RequiresRecreation::Conditionally) => text.push_str(" (may replace)"),
                         _ => {}
                     }
+                    if d.causes.len() > 1 {
+                        text.push_str(&format!(" (because of {})", escape(&d.causes.join("; "))));
+                    }
                     text
                 })
+                .chain(
+                    c.policy_action
+                        .as_deref()
+                        .map(|p| escape(&super::policy_words(p))),
+                )
                 .collect::<Vec<_>>()
                 .join("<br>");
             writeln!(

@@ -87,7 +87,39 @@ pub fn summary_line(s: &PlanSummary) -> String {
             line.push_str(&format!(" · ⚠ {} destructive", s.destructive));
         }
     }
+    if s.warnings > 0 {
+        line.push_str(&format!(
+            " · {} change set warning{}",
+            s.warnings,
+            if s.warnings == 1 { "" } else { "s" }
+        ));
+    }
     line
+}
+
+/// A property value for a person: CloudFormation's marker for a value it learns while the change
+/// set runs reads as what it means. (The JSON plan keeps the marker.)
+pub fn shown_value(value: &str) -> String {
+    if value == crate::model::KNOWN_AFTER_APPLY {
+        "(known after apply)".to_string()
+    } else {
+        one_line(value)
+    }
+}
+
+/// What happens to the old resource, in words (`PolicyAction`).
+pub fn policy_words(action: &str) -> String {
+    match action {
+        "Delete" => "the resource is deleted".to_string(),
+        "Retain" => "the resource is retained (kept, outside the stack)".to_string(),
+        "Snapshot" => "a snapshot is taken, then the resource is deleted".to_string(),
+        "ReplaceAndDelete" => "replaced; the old resource is deleted".to_string(),
+        "ReplaceAndRetain" => "replaced; the old resource is retained".to_string(),
+        "ReplaceAndSnapshot" => {
+            "replaced; the old resource is snapshotted, then deleted".to_string()
+        }
+        other => format!("policy {other}"),
+    }
 }
 
 /// A table in the house style, fitted to `width` columns when the output has a width.
@@ -114,8 +146,9 @@ const MAX_UNBROKEN_WORD: usize = 30;
 pub(crate) enum Fit {
     /// Never: identifiers (logical ids, types, statuses) stay whole.
     Whole,
-    /// Between words only, up to `MAX_UNBROKEN_WORD` (free text: property changes, reasons).
-    BetweenWords,
+    /// Between words only, up to `MAX_UNBROKEN_WORD`, and never wider than `room` allows (free
+    /// text: property changes, reasons). Longer words break.
+    BetweenWords { room: Option<usize> },
 }
 
 /// Constrains column `index` of `table` to `fit` its `cells` (which may hold colour codes).
@@ -139,10 +172,13 @@ pub(crate) fn fit_column(
     let fixed = |w: usize| Width::Fixed(u16::try_from(w + 2).unwrap_or(u16::MAX));
     let constraint = match fit {
         Fit::Whole => ColumnConstraint::Absolute(fixed(width(&visible_width))),
-        Fit::BetweenWords => {
+        Fit::BetweenWords { room } => {
             let longest_word =
                 width(&|c: &str| c.split_whitespace().map(visible_width).max().unwrap_or(0));
-            ColumnConstraint::LowerBoundary(fixed(longest_word.min(MAX_UNBROKEN_WORD)))
+            let bound = longest_word
+                .min(MAX_UNBROKEN_WORD)
+                .min(room.unwrap_or(usize::MAX).saturating_sub(2).max(1));
+            ColumnConstraint::LowerBoundary(fixed(bound))
         }
     };
     if let Some(column) = table.column_mut(index) {
@@ -166,6 +202,31 @@ pub(crate) fn visible_width(text: &str) -> usize {
         }
     }
     width
+}
+
+/// `text` broken between words to fit `width` columns (when known), every line after the first
+/// indented by `indent` spaces.
+pub(crate) fn wrap(text: &str, width: Option<u16>, indent: usize) -> String {
+    let Some(width) = width.map(usize::from).filter(|w| *w > indent + 20) else {
+        return text.to_string();
+    };
+    let lead = text.len() - text.trim_start().len();
+    let mut out = text[..lead].to_string();
+    let mut line = lead;
+    for word in text.split_whitespace() {
+        let len = visible_width(word);
+        if line > lead && line + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line = indent;
+        } else if line > lead {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += len;
+    }
+    out
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::Cell;
 use serde_json::{json, Value};
 
-use super::{fit_column, new_table, paint, visible_width, Fit, Style, BOLD, GREEN, RED_BOLD};
+use super::{fit_column, new_table, paint, visible_width, wrap, Fit, Style, BOLD, GREEN, RED_BOLD};
 use crate::mask::Masked;
 use crate::model::{Diagnosis, Family, Outcome, OutcomeKind, StackEvent};
 
@@ -114,11 +114,11 @@ fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Resul
                 .as_deref()
                 .map(|p| format!(", {p}"))
                 .unwrap_or_default();
-            writeln!(
-                out,
+            let header = format!(
                 "    {} ({}{physical}) {}",
                 e.logical_id, e.resource_type, e.status
-            )?;
+            );
+            writeln!(out, "{}", wrap(&header, style.width, 6))?;
             if let Some(reason) = &e.reason {
                 // The reason starts at column 6 and wraps back to it.
                 let text = format!("      {reason}");
@@ -189,7 +189,7 @@ fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Resul
             for (i, header) in headers.iter().enumerate() {
                 let cells: Vec<String> = rows.iter().map(|r| r[i].clone()).collect();
                 let fit = if i == 4 {
-                    Fit::BetweenWords
+                    Fit::BetweenWords { room: None }
                 } else {
                     Fit::Whole
                 };
@@ -231,31 +231,6 @@ fn events_aligned(
         }
     }
     Ok(())
-}
-
-/// `text` broken between words to fit `width` columns (when known), every line after the first
-/// indented by `indent` spaces.
-fn wrap(text: &str, width: Option<u16>, indent: usize) -> String {
-    let Some(width) = width.map(usize::from).filter(|w| *w > indent + 20) else {
-        return text.to_string();
-    };
-    let lead = text.len() - text.trim_start().len();
-    let mut out = text[..lead].to_string();
-    let mut line = lead;
-    for word in text.split_whitespace() {
-        let len = visible_width(word);
-        if line > lead && line + 1 + len > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            line = indent;
-        } else if line > lead {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += len;
-    }
-    out
 }
 
 fn event_json(e: &StackEvent) -> Value {

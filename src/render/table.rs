@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Table};
 
 use super::{
-    fit_column, new_table, one_line, paint, summary_line, truncate, visible_width, Fit, Style,
-    BOLD, DIM, GREEN, RED, RED_BOLD, YELLOW,
+    fit_column, new_table, paint, summary_line, truncate, visible_width, Fit, Style, BOLD, DIM,
+    GREEN, RED, RED_BOLD, YELLOW,
 };
 use crate::mask::Masked;
 use crate::model::{
@@ -72,6 +72,14 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             out,
             "  {}",
             paint(style, DIM, &format!("change set {name}"))
+        )?;
+    }
+    for warning in &stack.warnings {
+        let text = format!("  ⚠ CloudFormation warns: {warning}");
+        writeln!(
+            out,
+            "{}",
+            paint(style, YELLOW, &super::wrap(&text, style.width, 4))
         )?;
     }
     for reason in stack
@@ -233,16 +241,26 @@ fn resource_table(stack: &StackPlan, style: Style) -> (Table, Vec<(String, Strin
                 .collect(),
         });
     }
-    if changes.iter().any(|c| !c.details.is_empty()) {
+    if changes
+        .iter()
+        .any(|c| !c.details.is_empty() || c.policy_action.is_some())
+    {
+        // What the other columns leave, each with its padding and border, and the last border.
+        let used: usize = columns.iter().map(|c| widest(&c.cells, c.header) + 3).sum();
+        let room = style.width.map(|w| usize::from(w).saturating_sub(used + 2));
         columns.push(Column {
             header: "Changes",
-            fit: Fit::BetweenWords,
+            fit: Fit::BetweenWords { room },
             cells: changes
                 .iter()
                 .map(|c| {
-                    c.details
-                        .iter()
-                        .map(|d| detail_line(d, style))
+                    let policy = c
+                        .policy_action
+                        .as_deref()
+                        .map(super::policy_words)
+                        .into_iter();
+                    policy
+                        .chain(c.details.iter().map(|d| detail_line(d, style)))
                         .collect::<Vec<_>>()
                         .join("\n")
                 })
@@ -316,10 +334,16 @@ fn detail_line(d: &PropertyChange, style: Style) -> String {
         (before, after) => {
             let show = |v: &Option<String>| {
                 v.as_deref()
-                    .map(|v| truncate(&one_line(v), MAX_VALUE_CHARS))
+                    .map(|v| truncate(&super::shown_value(v), MAX_VALUE_CHARS))
                     .unwrap_or_else(|| "(none)".to_string())
             };
             line.push_str(&format!(": {} → {}", show(before), show(after)));
+        }
+    }
+    // CloudFormation gave several causes for this one change: one line each.
+    if d.causes.len() > 1 {
+        for cause in &d.causes {
+            line.push_str(&format!("\n  caused by {cause}"));
         }
     }
     match d.requires_recreation {

@@ -22,6 +22,7 @@ fn detail(
         change_source: Some(source.into()),
         causing_entity: None,
         evaluation: Some("Static".into()),
+        causes: vec![],
     }
 }
 
@@ -46,6 +47,7 @@ fn change(
         },
         details,
         destructive: None,
+        policy_action: None,
     }
 }
 
@@ -71,6 +73,7 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
         allow_destructive: false,
         no_echo: vec![],
         mask: vec![],
+        warnings: vec![],
     }
 }
 

@@ -170,15 +170,22 @@ pub(super) fn convert_stack(s: &t::Stack) -> Stack {
 }
 
 pub(super) fn convert_resource_change(rc: &t::ResourceChange) -> ResourceChange {
+    let action = Action::parse(rc.action().map(|a| a.as_str()).unwrap_or(""));
     ResourceChange {
-        action: Action::parse(rc.action().map(|a| a.as_str()).unwrap_or("")),
         logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
         physical_id: rc
             .physical_resource_id()
             .filter(|p| !p.is_empty())
             .map(str::to_string),
         resource_type: rc.resource_type().unwrap_or_default().to_string(),
-        replacement: rc.replacement().map(|r| Replacement::parse(r.as_str())),
+        // CloudFormation sends Replacement True with additions described with property values;
+        // replacing is only meaningful for a Modify.
+        replacement: rc
+            .replacement()
+            .filter(|_| action == Action::Modify)
+            .map(|r| Replacement::parse(r.as_str())),
+        policy_action: rc.policy_action().map(|p| p.as_str().to_string()),
+        action,
         scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
         details: rc.details().iter().map(convert_detail).collect(),
         destructive: None,
@@ -205,5 +212,6 @@ fn convert_detail(d: &t::ResourceChangeDetail) -> PropertyChange {
         change_source: d.change_source().map(|c| c.as_str().to_string()),
         causing_entity: d.causing_entity().map(str::to_string),
         evaluation: d.evaluation().map(|e| e.as_str().to_string()),
+        causes: Vec::new(),
     }
 }

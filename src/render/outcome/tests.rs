@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::StackEvent;
+use crate::render::wrap;
 
 fn event(id: &str, rtype: &str, status: &str, reason: Option<&str>) -> StackEvent {
     StackEvent {
