@@ -42,6 +42,71 @@ pub fn root_causes(operation: &[StackEvent]) -> Vec<StackEvent> {
     causes
 }
 
+/// The stack's operations, newest first, each oldest first.
+pub fn operations(newest_first: &[StackEvent]) -> Vec<Vec<StackEvent>> {
+    let mut out = Vec::new();
+    let mut current: Vec<StackEvent> = Vec::new();
+    for e in newest_first {
+        current.push(e.clone());
+        if e.is_stack_event() && e.status.starts_operation() {
+            current.reverse();
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        current.reverse();
+        out.push(current);
+    }
+    out
+}
+
+/// A diagnosis of a nested stack: its own failed operation, even when a later one ended it — a
+/// nested stack whose create or update failed is deleted by its parent's rollback, and that
+/// deletion says nothing about why.
+pub fn diagnose_nested(
+    stack: &str,
+    status: &StackStatus,
+    newest_first: &[StackEvent],
+    tail_len: usize,
+) -> Diagnosis {
+    let ops = operations(newest_first);
+    let failed = ops.iter().position(|op| {
+        op.iter()
+            .any(|e| e.is_failure() && !e.is_stack_event() && !e.is_cancellation())
+    });
+    let Some(i) = failed.filter(|&i| i > 0) else {
+        return diagnose(stack, status, newest_first, tail_len, Vec::new());
+    };
+    let operation = &ops[i];
+    let ended = operation
+        .iter()
+        .rev()
+        .find(|e| e.is_stack_event())
+        .map(|e| e.status.stack_status())
+        .unwrap_or_else(|| status.clone());
+    let later = ops[..i]
+        .iter()
+        .rev()
+        .map(|op| {
+            let last = op.iter().rev().find(|e| e.is_stack_event());
+            last.map(|e| format!("{} at {}", e.status, e.timestamp))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(", then ");
+    let tail = operation[operation.len().saturating_sub(tail_len)..].to_vec();
+    Diagnosis {
+        stack: stack.to_string(),
+        status: ended.clone(),
+        root_causes: root_causes(operation),
+        tail,
+        nested: Vec::new(),
+        next_step: format!(
+            "This nested stack's own operation failed ({ended}); its parent's rollback then removed it ({later}). Fix the cause shown here and apply the parent again."
+        ),
+    }
+}
+
 /// A diagnosis of the stack's latest operation. `nested` holds the diagnoses of failed nested
 /// stacks, which the caller fetched by following `nested_stack_ids`.
 pub fn diagnose(

@@ -192,7 +192,7 @@ pub async fn diagnose_stack<C: CloudFormation>(
     let events = operation_events(cfn, region, stack).await?;
     let mut diagnosis = diagnose::diagnose(name, status, &events, tail, Vec::new());
     for (_, nested_id) in diagnose::nested_stack_ids(&diagnosis) {
-        let nested_events = operation_events(cfn, region, &nested_id).await?;
+        let nested_events = events_back_to_a_failure(cfn, region, &nested_id).await?;
         let nested_status = cfn
             .describe_stack(region, &nested_id)
             .await
@@ -204,15 +204,43 @@ pub async fn diagnose_stack<C: CloudFormation>(
             .first()
             .map(|e| e.stack_name.clone())
             .unwrap_or(nested_id.clone());
-        diagnosis.nested.push(diagnose::diagnose(
+        diagnosis.nested.push(diagnose::diagnose_nested(
             &nested_name,
             &nested_status,
             &nested_events,
             tail,
-            Vec::new(),
         ));
     }
     Ok(diagnosis)
+}
+
+/// Events of a nested stack, newest first, back to the start of the latest operation in which a
+/// resource failed (a deleted nested stack's latest operation is its deletion).
+async fn events_back_to_a_failure<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+) -> Result<Vec<StackEvent>, CfnError> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_DIAGNOSIS_PAGES {
+        let page = cfn
+            .describe_stack_events(region, stack, token.as_deref())
+            .await?;
+        events.extend(page.events);
+        let reached = diagnose::operations(&events).iter().any(|op| {
+            op.first()
+                .is_some_and(|e| e.is_stack_event() && e.status.starts_operation())
+                && op
+                    .iter()
+                    .any(|e| e.is_failure() && !e.is_stack_event() && !e.is_cancellation())
+        });
+        match page.next_token {
+            Some(next) if !reached => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(events)
 }
 
 /// Events, newest first, back to (and including) the start of the latest operation.

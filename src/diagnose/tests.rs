@@ -150,3 +150,51 @@ fn when_only_the_stack_says_why_its_reason_stands_in() {
         .unwrap()
         .starts_with("The following resource(s) failed to create"));
 }
+
+#[test]
+fn a_nested_stack_deleted_by_its_parents_rollback_is_diagnosed_from_its_own_failure() {
+    let all = events("nested-stack-failed-then-deleted-child.json");
+    // Its latest operation is the deletion: that alone would say "nothing to repair".
+    let latest = diagnose(
+        "platform-prod-Storage-1ABC",
+        &StackStatus::DeleteComplete,
+        &all,
+        20,
+        vec![],
+    );
+    assert!(latest.root_causes.is_empty());
+    let d = diagnose_nested(
+        "platform-prod-Storage-1ABC",
+        &StackStatus::DeleteComplete,
+        &all,
+        20,
+    );
+    assert_eq!(d.root_causes.len(), 1);
+    assert_eq!(d.root_causes[0].logical_id, "Bucket");
+    assert_eq!(
+        d.root_causes[0].reason.as_deref(),
+        Some("platform-artifacts already exists")
+    );
+    assert_eq!(d.status, StackStatus::CreateFailed);
+    assert!(
+        d.next_step.contains(
+            "its parent's rollback then removed it (DELETE_COMPLETE at 2026-11-23T11:20:41"
+        ),
+        "{}",
+        d.next_step
+    );
+    assert!(
+        d.tail
+            .iter()
+            .all(|e| !e.status.as_str().starts_with("DELETE")),
+        "only its own failed operation"
+    );
+    // A nested stack whose latest operation is the failed one is diagnosed as any stack is.
+    let child = diagnose_nested(
+        "platform-prod-Storage-1ABC",
+        &StackStatus::CreateFailed,
+        &events("nested-stack-failed-child.json"),
+        20,
+    );
+    assert_eq!(child.root_causes[0].logical_id, "Bucket");
+}

@@ -127,17 +127,25 @@ fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Resul
         }
     }
     for nested in &d.nested {
-        writeln!(out, "  Nested stack {}:", nested.stack)?;
+        writeln!(out, "  Nested stack {} ({}):", nested.stack, nested.status)?;
         for e in &nested.root_causes {
-            writeln!(
-                out,
+            let text = format!(
                 "    {} ({}) {}: {}",
                 e.logical_id,
                 e.resource_type,
                 e.status,
                 e.reason.as_deref().unwrap_or_default()
-            )?;
+            );
+            writeln!(out, "{}", wrap(&text, style.width, 6))?;
         }
+        if nested.root_causes.is_empty() {
+            writeln!(out, "    No failed resource in its events.")?;
+        }
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("    {}", nested.next_step), style.width, 4)
+        )?;
     }
     if !d.tail.is_empty() {
         writeln!(
