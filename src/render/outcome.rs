@@ -186,7 +186,11 @@ fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Resul
             .collect();
         // Whole identifiers, a reason column of at least 20, borders and the indent.
         let boxed_width = widths.iter().map(|w| w + 3).sum::<usize>() + 20 + 4 + 2;
-        if style.width.is_some_and(|w| usize::from(w) < boxed_width) {
+        let aligned_width = widths.iter().map(|w| w + 2).sum::<usize>() + 2;
+        let width = style.width.map(usize::from);
+        if width.is_some_and(|w| w < aligned_width) {
+            events_stacked(out, &rows, style)?;
+        } else if width.is_some_and(|w| w < boxed_width) {
             events_aligned(out, &headers, &rows, &widths, style)?;
         } else {
             let mut table = new_table(style.width.map(|w| w.saturating_sub(2)));
@@ -211,6 +215,24 @@ fn diagnosis_text(out: &mut dyn Write, d: &Diagnosis, style: Style) -> io::Resul
     let next = wrap(&format!("  Next: {}", d.next_step), style.width, 8);
     let next = next.replacen("Next:", &paint(style, BOLD, "Next:"), 1);
     writeln!(out, "{next}")?;
+    Ok(())
+}
+
+/// The events one after the other, for a terminal too narrow even for aligned columns: each
+/// event's time and status, then what it is about, then its reason, wrapped between words.
+fn events_stacked(out: &mut dyn Write, rows: &[[String; 5]], style: Style) -> io::Result<()> {
+    for row in rows {
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("  {}  {}", row[0], row[3]), style.width, 4)
+        )?;
+        let about = format!("    {} ({})", row[1], row[2]);
+        writeln!(out, "{}", wrap(&about, style.width, 4))?;
+        if !row[4].is_empty() {
+            writeln!(out, "{}", wrap(&format!("    {}", row[4]), style.width, 4))?;
+        }
+    }
     Ok(())
 }
 

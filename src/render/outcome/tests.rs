@@ -68,3 +68,49 @@ fn free_text_wraps_between_words_and_keeps_its_indent() {
     );
     assert_eq!(wrap(text, None, 6), text, "no width, no wrapping");
 }
+
+#[test]
+fn a_diagnosis_fits_every_common_terminal_width() {
+    let long = "Resource handler returned message: \"Queue quota exceeded for account\" (HandlerErrorCode: ServiceLimitExceeded)";
+    let failed = event(
+        "EventsQueue",
+        "AWS::SQS::Queue",
+        "CREATE_FAILED",
+        Some(long),
+    );
+    let d = Diagnosis {
+        stack: "orders-prod".into(),
+        status: crate::model::StackStatus::UpdateRollbackComplete,
+        root_causes: vec![failed.clone()],
+        tail: vec![
+            failed,
+            event("orders-prod", "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None),
+            event("AVeryLongLogicalIdThatCdkGeneratesForConstructs1234ABCD", "AWS::ApplicationAutoScaling::ScalableTarget", "UPDATE_COMPLETE", None),
+        ],
+        nested: vec![],
+        next_step: "The update was rolled back; the stack runs its previous template. Fix the cause and apply again.".into(),
+    };
+    for width in [60u16, 80, 100, 120] {
+        let mut out = Vec::new();
+        diagnosis(
+            &mut out,
+            &crate::mask::Masker::default().mask(d.clone()),
+            Style {
+                color: false,
+                width: Some(width),
+            },
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= usize::from(width),
+                "{width}: too wide: {line}\n{text}"
+            );
+        }
+        assert!(
+            text.contains("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+            "{width}: status split"
+        );
+    }
+}
