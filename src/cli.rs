@@ -24,8 +24,9 @@ pub struct GlobalArgs {
     /// Only the stacks whose name matches this glob (repeatable).
     #[arg(long = "stack", global = true, value_name = "GLOB")]
     pub stacks: Vec<String>,
-    /// AWS profile to use, as in the AWS CLI.
-    #[arg(long, global = true, env = "AWS_PROFILE", hide_env = true)]
+    /// AWS profile to use. As in the AWS CLI, an explicit --profile wins over credentials in the
+    /// environment; without it, AWS_PROFILE and the default credential chain apply.
+    #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Region for stacks whose config names none, as in the AWS CLI.
     #[arg(long, global = true)]

@@ -26,6 +26,9 @@ pub enum Exit {
     Interrupted,
     /// Stopped by SIGTERM (what a CI runner sends when a job is cancelled).
     Terminated,
+    /// The command line itself is wrong (an unknown flag, a value out of range): 64, as
+    /// sysexits' EX_USAGE, never 2, which `plan --detailed-exitcode` uses for "changes present".
+    Usage,
 }
 
 impl Exit {
@@ -39,6 +42,7 @@ impl Exit {
             Exit::Unknown => 5,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
+            Exit::Usage => 64,
         }
     }
 
@@ -61,7 +65,8 @@ impl Exit {
             Exit::Destructive => 3,
             Exit::NeedsAPerson => 4,
             Exit::Unknown => 5,
-            Exit::Interrupted | Exit::Terminated => 6,
+            Exit::Usage => 6,
+            Exit::Interrupted | Exit::Terminated => 7,
         }
     }
 

@@ -4,7 +4,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cfdeploy::cli::Cli::parse();
+    let cli = match cfdeploy::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and --version go to stdout and succeed; a usage error says what is wrong and
+        // exits 64, never 2 (which `plan --detailed-exitcode` means as "changes present").
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                cfdeploy::exit::Exit::Usage.into()
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cfdeploy::run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {

@@ -28,7 +28,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         let (plan, specs) = match &args.plan {
             Some(path) => {
                 let plan = from_plan_file(ctx, path)?;
-                (plan, ctx.stacks_for_saved_plan().await?)
+                let specs = ctx.stacks_for_saved_plan().await?;
+                super::say(&format!("cfdeploy apply: {}", ctx.identity().await?));
+                (plan, specs)
             }
             None => match plan_now(ctx, args, &masker).await? {
                 Some(plan) => (plan, ctx.selected_stacks().await?),

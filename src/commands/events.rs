@@ -10,6 +10,8 @@ use crate::render::outcome;
 use crate::watch;
 
 pub async fn run(ctx: &Context, args: &EventsArgs) -> Result<Exit> {
+    let who = ctx.identity().await?;
+    tracing::info!(identity = %who, "acting as");
     let cfn = ctx.cfn().await;
     let masker = ctx.masker().await;
     let region = ctx.stack_region(&args.stack).await?;

@@ -59,9 +59,10 @@ pub async fn plan_selected(
     masker: &Masker,
 ) -> Result<Masked<Plan>> {
     let specs = ctx.selected_stacks().await?;
+    let who = ctx.identity().await?;
     let cfn = ctx.cfn().await;
     super::say(&format!(
-        "cfdeploy plan: {} · correlation id {}",
+        "cfdeploy plan: {} · {who} · correlation id {}",
         super::stacks(specs.len()),
         ctx.run.correlation_id
     ));

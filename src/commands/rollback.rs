@@ -14,6 +14,8 @@ use crate::progress::Progress;
 use crate::render::outcome;
 
 pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
+    let who = ctx.identity().await?;
+    tracing::info!(identity = %who, "acting as");
     let cfn = ctx.cfn().await;
     let masker = ctx.masker().await;
     let progress = Arc::new(Progress::new(ctx.progress_mode(false)));

@@ -71,6 +71,8 @@ FAULTS: list[dict[str, Any]] = []
 # Requests seen per API action, for benchmarks and tests.
 REQUESTS: dict[str, int] = {}
 FAULT_LOCK = threading.Lock()
+# Requests seen per signing access key id.
+KEYS: dict[str, int] = {}
 
 
 class ApiError(CloudFormationError):
@@ -1319,7 +1321,12 @@ def control(environ, start_response):
         with FAULT_LOCK:
             if method == "DELETE":
                 REQUESTS.clear()
+                KEYS.clear()
             return json_response(start_response, "200 OK", dict(REQUESTS))
+    if path == "/_emulator/keys":
+        # The access key ids that signed requests since the counts were last cleared.
+        with FAULT_LOCK:
+            return json_response(start_response, "200 OK", dict(KEYS))
     return json_response(start_response, "404 Not Found", {"error": f"no such control path {path}"})
 
 
@@ -1363,6 +1370,11 @@ def wrap(app):
         form = parse_qs(body.decode("utf-8", "replace")) if body else {}
         query = parse_qs(environ.get("QUERY_STRING", ""))
         action = (form.get("Action") or query.get("Action") or [""])[0]
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if "Credential=" in auth:
+            key = auth.split("Credential=", 1)[1].split("/", 1)[0]
+            with FAULT_LOCK:
+                KEYS[key] = KEYS.get(key, 0) + 1
         fault = take_fault(action) if action else None
         if fault is not None:
             kind = fault["kind"]

@@ -76,6 +76,18 @@ fn serve(stream: std::net::TcpStream, route: &Route, log: &Mutex<Vec<Request>>) 
             .filter_map(|pair| pair.split_once('='))
             .map(|(k, v)| (decode(k), decode(v)))
             .collect();
+        // Every run asks who it acts as first (STS); that is not the scenario's business.
+        if request.get("Action").map(String::as_str) == Some("GetCallerIdentity") {
+            let xml = IDENTITY_XML;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                xml.len()
+            );
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let (status, xml) = route(&request);
         log.lock().unwrap().push(request);
         let response = format!(
@@ -88,6 +100,8 @@ fn serve(stream: std::net::TcpStream, route: &Route, log: &Mutex<Vec<Request>>) 
         }
     }
 }
+
+const IDENTITY_XML: &str = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/replay</Arn><UserId>AIDAREPLAY</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
 
 fn decode(s: &str) -> String {
     let bytes = s.replace('+', " ").into_bytes();

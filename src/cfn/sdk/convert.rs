@@ -111,10 +111,11 @@ where
         }
     }
     let detail = DisplayErrorContext(&err).to_string();
-    if detail.to_ascii_lowercase().contains("credential") {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("credential") || lower.contains("profile") {
         return CfnError::Credentials {
             operation,
-            message: "no usable AWS credentials were found".to_string(),
+            message: format!("no usable AWS credentials: {}", readable_cause(&err)),
         };
     }
     let timed_out = matches!(err, SdkError::TimeoutError(_))
@@ -133,6 +134,21 @@ where
         detail
     };
     CfnError::Transport { operation, message }
+}
+
+/// The innermost cause of an error that reads as a sentence (the SDK's chain ends in debug
+/// structures).
+fn readable_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut readable = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.trim().is_empty() && !text.contains('{') && !text.contains('}') {
+            readable = text;
+        }
+        source = cause.source();
+    }
+    readable
 }
 
 /// The innermost cause of an error chain printed as `a: b: c`.

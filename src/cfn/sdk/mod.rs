@@ -70,6 +70,13 @@ impl Default for SdkOptions {
     }
 }
 
+/// The account and principal a run acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
 /// CloudFormation through the AWS SDK, one client per region, built on first use.
 pub struct SdkCloudFormation {
     config: SdkConfig,
@@ -100,7 +107,13 @@ impl SdkCloudFormation {
                     .build(),
             );
         if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
+            // An explicit --profile wins over credentials in the environment, as in the AWS CLI
+            // (the default chain would take AWS_ACCESS_KEY_ID first).
+            loader = loader.profile_name(profile).credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            );
         }
         if let Some(region) = &options.region {
             loader = loader.region(Region::new(region.clone()));
@@ -115,6 +128,24 @@ impl SdkCloudFormation {
             attempts: options.max_attempts.max(1),
             governor: Governor::new(),
         }
+    }
+
+    /// Who the credentials belong to (`GetCallerIdentity`): asked once, before any stack starts,
+    /// so that a wrong account or missing credentials show at once, in one line.
+    pub async fn identity(&self, region: &str) -> Result<Identity, CfnError> {
+        let op = "GetCallerIdentity";
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .region(Region::new(region.to_string()))
+            .build();
+        let client = aws_sdk_sts::Client::from_conf(conf);
+        let out = self
+            .send(op, region, || client.get_caller_identity().send())
+            .await?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+        })
     }
 
     /// Throttled answers this run has seen (and waited out).
@@ -160,6 +191,8 @@ impl SdkCloudFormation {
                     self.governor.throttled(region);
                     started.elapsed() < THROTTLING_DEADLINE
                 }
+                // A name that does not resolve (a mistyped region, say) will not resolve later.
+                CfnError::Transport { message, .. } if message.contains("dns error") => false,
                 CfnError::Transport { .. } => {
                     failures += 1;
                     failures < self.attempts

@@ -1,0 +1,125 @@
+//! The first hour with cfdeploy, through the binary against the emulator: the account a run acts
+//! as, credentials problems said once and clearly, and usage errors that never read as "changes
+//! present". These tests read the emulator's request counts, so they run one at a time.
+
+mod support;
+
+use std::sync::Mutex;
+
+use support::{cfdeploy, json, run, unique, Emulator, Run, Workspace};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    Emulator::shared().control("DELETE", "/_emulator/requests", "");
+    guard
+}
+
+fn fleet() -> Workspace {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    ws.write(
+        "stacks.yaml",
+        &format!(
+            "defaults:\n  template: templates/service.yaml\n  parameters: {{ApiToken: x}}\nstacks:\n  {}:\n    parameters: {{ServiceName: s}}\n",
+            unique("first")
+        ),
+    );
+    // A profile whose key differs from the environment's.
+    ws.write(".aws-config", "[profile other]\nregion = us-east-1\n");
+    ws.write(
+        ".aws-credentials",
+        "[other]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = profile-secret\n",
+    );
+    ws
+}
+
+fn cfd(ws: &Workspace, args: &[&str]) -> Run {
+    run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDFROMENVIRONMENT")
+        .args(["--config", "stacks.yaml"])
+        .args(args))
+}
+
+fn keys() -> serde_json::Value {
+    json(&Emulator::shared().control("GET", "/_emulator/keys", ""))
+}
+
+#[test]
+fn an_explicit_profile_wins_over_credentials_in_the_environment() {
+    let _g = serial();
+    let ws = fleet();
+    let out = cfd(&ws, &["--profile", "other", "plan"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let keys = keys();
+    assert!(keys["AKIDFROMPROFILE"].as_u64().unwrap_or(0) > 0, "{keys}");
+    assert!(keys.get("AKIDFROMENVIRONMENT").is_none(), "{keys}");
+
+    // Without --profile, the environment's credentials are used, as in the AWS CLI.
+    Emulator::shared().control("DELETE", "/_emulator/requests", "");
+    assert_eq!(cfd(&ws, &["plan"]).code, 0);
+    let keys = self::keys();
+    assert!(
+        keys["AKIDFROMENVIRONMENT"].as_u64().unwrap_or(0) > 0,
+        "{keys}"
+    );
+    assert!(keys.get("AKIDFROMPROFILE").is_none(), "{keys}");
+}
+
+#[test]
+fn the_header_says_which_account_and_identity_the_run_acts_as() {
+    let _g = serial();
+    let out = cfd(&fleet(), &["plan"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let header = out.stderr.lines().next().unwrap();
+    assert!(
+        header.starts_with("cfdeploy plan: 1 stack · account ") && header.contains(" as arn:aws:"),
+        "{header}"
+    );
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_one_clear_error_before_any_stack_starts() {
+    let _g = serial();
+    let out = cfd(&fleet(), &["--profile", "nope", "plan"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].contains("profile `nope` was not defined") && errors[0].contains("(--profile)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("aws sso login"), "{}", out.stderr);
+    assert!(
+        out.stderr.len() < 2000,
+        "no pages of SDK structures: {}",
+        out.stderr.len()
+    );
+    let requests = json(&Emulator::shared().control("GET", "/_emulator/requests", ""));
+    assert!(requests.get("CreateChangeSet").is_none(), "{requests}");
+    assert!(requests.get("DescribeStacks").is_none(), "{requests}");
+}
+
+#[test]
+fn usage_errors_exit_64_never_2() {
+    let ws = fleet();
+    for args in [
+        vec!["plan", "--detailed-exitcode", "--bogus"],
+        vec!["plan", "--concurrency", "0"],
+        vec!["aply"],
+    ] {
+        let out = cfd(&ws, &args);
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("error:"), "{args:?}: {}", out.stderr);
+    }
+    let help = cfd(&ws, &["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("Usage:"));
+}
