@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use similar::TextDiff;
 
 use crate::mask::MASK;
-use crate::model::ParameterChange;
+use crate::model::{ParameterChange, ResourceChange, ValueChange};
 
 /// Lines of context around each change in a template diff.
 const CONTEXT_LINES: usize = 3;
@@ -80,6 +80,63 @@ pub fn parameter_diff(
     out
 }
 
+/// Fills in what changed inside every property whose before and after values are both JSON
+/// objects or arrays.
+pub fn structural(changes: &mut [ResourceChange]) {
+    for detail in changes.iter_mut().flat_map(|c| c.details.iter_mut()) {
+        if let (Some(before), Some(after)) = (&detail.before, &detail.after) {
+            detail.value_changes = json_changes(before, after).unwrap_or_default();
+        }
+    }
+}
+
+/// The places where two JSON documents differ, or `None` when either is not a JSON object or
+/// array (plain values need no structural diff).
+pub fn json_changes(before: &str, after: &str) -> Option<Vec<ValueChange>> {
+    let parse = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .filter(|v| v.is_object() || v.is_array())
+    };
+    let (before, after) = (parse(before)?, parse(after)?);
+    let mut out = Vec::new();
+    walk("", Some(&before), Some(&after), &mut out);
+    Some(out)
+}
+
+fn walk(
+    path: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+    out: &mut Vec<ValueChange>,
+) {
+    use serde_json::Value;
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for key in keys {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(&child, b.get(key), a.get(key), out);
+            }
+        }
+        (Some(Value::Array(b)), Some(Value::Array(a))) => {
+            for i in 0..b.len().max(a.len()) {
+                walk(&format!("{path}[{i}]"), b.get(i), a.get(i), out);
+            }
+        }
+        (b, a) if b != a => out.push(ValueChange {
+            path: path.to_string(),
+            before: b.map(|v| v.to_string()),
+            after: a.map(|v| v.to_string()),
+        }),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +178,33 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_change_inside_a_json_value_is_named_by_its_path() {
+        let before = r#"{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:orders-dlq", "maxReceiveCount": 5}"#;
+        let after = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:orders-dlq","maxReceiveCount":10}"#;
+        assert_eq!(
+            json_changes(before, after).unwrap(),
+            vec![ValueChange {
+                path: "maxReceiveCount".into(),
+                before: Some("5".into()),
+                after: Some("10".into())
+            }]
+        );
+        let policy_before = r#"{"Statement": [{"Action": ["s3:GetObject"], "Effect": "Allow"}]}"#;
+        let policy_after = r#"{"Statement": [{"Action": ["s3:GetObject", "s3:PutObject"], "Effect": "Allow"}], "Version": "2012-10-17"}"#;
+        let changes = json_changes(policy_before, policy_after).unwrap();
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["Statement[0].Action[1]", "Version"]);
+        assert_eq!(changes[0].before, None, "an added place has no before");
+        assert_eq!(changes[0].after.as_deref(), Some("\"s3:PutObject\""));
+        assert_eq!(
+            json_changes("5", "10"),
+            None,
+            "plain values need no structural diff"
+        );
+        assert_eq!(json_changes("{}", "not json"), None);
     }
 
     #[test]

@@ -241,6 +241,10 @@ impl Scrub for PropertyChange {
         self.before.scrub_with(m);
         self.after.scrub_with(m);
         self.causing_entity.scrub_with(m);
+        for v in &mut self.value_changes {
+            v.before.scrub_with(m);
+            v.after.scrub_with(m);
+        }
     }
 }
 

@@ -260,6 +260,7 @@ async fn plan_into<C: CloudFormation>(
     plan.change_set_arn = Some(created.arn);
     plan.change_set_name = Some(name);
     plan.changes = changes;
+    diff::structural(&mut plan.changes);
     let no_echo: BTreeSet<String> = spec
         .template
         .parameters

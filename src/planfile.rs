@@ -97,6 +97,17 @@ pub struct DetailDocument {
     /// Every cause, when CloudFormation described the property once per cause.
     #[serde(default)]
     pub causes: Vec<String>,
+    /// What changed inside a JSON-valued property, place by place.
+    #[serde(default)]
+    pub value_changes: Vec<ValueChangeDocument>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ValueChangeDocument {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -203,6 +214,15 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                         causing_entity: d.causing_entity.clone(),
                         evaluation: d.evaluation.clone(),
                         causes: d.causes.clone(),
+                        value_changes: d
+                            .value_changes
+                            .iter()
+                            .map(|v| ValueChangeDocument {
+                                path: v.path.clone(),
+                                before: v.before.clone(),
+                                after: v.after.clone(),
+                            })
+                            .collect(),
                     })
                     .collect(),
             })
@@ -356,6 +376,15 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                                     causing_entity: d.causing_entity.clone(),
                                     evaluation: d.evaluation.clone(),
                                     causes: d.causes.clone(),
+                                    value_changes: d
+                                        .value_changes
+                                        .iter()
+                                        .map(|v| ValueChange {
+                                            path: v.path.clone(),
+                                            before: v.before.clone(),
+                                            after: v.after.clone(),
+                                        })
+                                        .collect(),
                                 })
                                 .collect(),
                             policy_action: c.policy_action.clone(),

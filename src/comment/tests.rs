@@ -31,6 +31,7 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
                     causing_entity: None,
                     evaluation: None,
                     causes: vec![],
+                    value_changes: Vec::new(),
                 }],
                 destructive: None,
                 policy_action: None,

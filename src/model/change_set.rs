@@ -116,6 +116,20 @@ pub struct PropertyChange {
     /// per cause (`DirectModification`, `ResourceAttribute (Parameter1.Value)`, ...); empty when
     /// there was one.
     pub causes: Vec<String>,
+    /// When both values are JSON objects or arrays (a policy, a redrive policy, environment
+    /// variables): what changed inside, path by path.
+    pub value_changes: Vec<ValueChange>,
+}
+
+/// One changed place inside a JSON-valued property: `maxReceiveCount: 5 → 10`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueChange {
+    /// `maxReceiveCount`, `Statement[0].Action`; empty for the value as a whole.
+    pub path: String,
+    /// Compact JSON; `None` where the place is added.
+    pub before: Option<String>,
+    /// Compact JSON; `None` where the place is removed.
+    pub after: Option<String>,
 }
 
 /// What CloudFormation writes for a value it learns only while the change set runs.

@@ -80,6 +80,7 @@ fn detail(name: &str, before: Option<&str>, after: Option<&str>) -> PropertyChan
         causing_entity: None,
         evaluation: Some("Static".into()),
         causes: vec![],
+        value_changes: Vec::new(),
     }
 }
 

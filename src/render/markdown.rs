@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use super::{summary_line, truncate};
+use super::summary_line;
 use crate::mask::Masked;
 use crate::model::{Plan, PlanStatus, Replacement, RequiresRecreation, StackPlan};
 
@@ -247,18 +247,28 @@ pub(crate) fn stack_details(
                 .details
                 .iter()
                 .map(|d| {
-                    let mut text = escape(&d.label());
-                    if options.property_values && (d.before.is_some() || d.after.is_some()) {
-                        let show = |v: &Option<String>| {
-                            v.as_deref()
-                                .map(|v| {
-                                    let shown = truncate(&super::shown_value(v), MAX_VALUE_CHARS);
-                                    format!("`{}`", code(&shown))
-                                })
-                                .unwrap_or_else(|| "(none)".to_string())
-                        };
-                        text.push_str(&format!(": {} → {}", show(&d.before), show(&d.after)));
-                    }
+                    let mut text = if options.property_values {
+                        // Values in code spans (inert); paths and labels escaped.
+                        super::change_lines(d, MAX_VALUE_CHARS)
+                            .iter()
+                            .enumerate()
+                            .map(|(i, line)| {
+                                let (head, value) = line.split_once(": ").unwrap_or((line, ""));
+                                let head = escape(head.trim_start());
+                                let lead = if i == 0 { "" } else { "&nbsp;&nbsp;" };
+                                match value.split_once(" → ") {
+                                    _ if value.is_empty() => format!("{lead}{head}"),
+                                    Some((b, a)) => {
+                                        format!("{lead}{head}: `{}` → `{}`", code(b), code(a))
+                                    }
+                                    None => format!("{lead}{head}: `{}`", code(value)),
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join("<br>")
+                    } else {
+                        escape(&d.label())
+                    };
                     match d.requires_recreation {
                         Some(RequiresRecreation::Always) => text.push_str(" **(replaces)**"),
                         Some(RequiresRecreation::Conditionally) => text.push_str(" (may replace)"),

@@ -229,6 +229,77 @@ pub(crate) fn wrap(text: &str, width: Option<u16>, indent: usize) -> String {
     out
 }
 
+/// Two values cut to at most `max` characters each, keeping the part around their first
+/// difference (a long ARN or JSON that differs at its end shows where it differs).
+pub fn cut_pair(before: &str, after: &str, max: usize) -> (String, String) {
+    let (b, a): (Vec<char>, Vec<char>) = (before.chars().collect(), after.chars().collect());
+    if b.len() <= max && a.len() <= max {
+        return (before.to_string(), after.to_string());
+    }
+    let first_difference = b.iter().zip(&a).take_while(|(x, y)| x == y).count();
+    let start = first_difference.saturating_sub(max / 3);
+    let cut = |chars: &[char]| {
+        let end = (start + max.saturating_sub(2)).min(chars.len());
+        let mut text: String = chars[start.min(chars.len())..end].iter().collect();
+        if start > 0 {
+            text.insert(0, '…');
+        }
+        if end < chars.len() {
+            text.push('…');
+        }
+        text
+    };
+    (cut(&b), cut(&a))
+}
+
+/// How a property change reads: `label: before → after`, or, for a JSON value, the label and
+/// each changed place on its own line (`  maxReceiveCount: 5 → 10`). At most `max` characters
+/// per value, cut around the first difference.
+pub fn change_lines(d: &crate::model::PropertyChange, max: usize) -> Vec<String> {
+    const MAX_PLACES: usize = 8;
+    let mut lines = vec![d.label()];
+    if !d.value_changes.is_empty() {
+        for v in d.value_changes.iter().take(MAX_PLACES) {
+            let path = if v.path.is_empty() {
+                "(whole value)"
+            } else {
+                &v.path
+            };
+            let text = match (&v.before, &v.after) {
+                (Some(b), Some(a)) => {
+                    let (b, a) = cut_pair(b, a, max);
+                    format!("{path}: {b} → {a}")
+                }
+                (None, Some(a)) => format!("{path}: added {}", truncate(a, max)),
+                (Some(b), None) => format!("{path}: removed (was {})", truncate(b, max)),
+                (None, None) => path.to_string(),
+            };
+            lines.push(format!("  {text}"));
+        }
+        if d.value_changes.len() > MAX_PLACES {
+            lines.push(format!(
+                "  … and {} more changes inside (the JSON plan has them all)",
+                d.value_changes.len() - MAX_PLACES
+            ));
+        }
+        return lines;
+    }
+    if d.before.is_some() || d.after.is_some() {
+        let shown = |v: &Option<String>| v.as_deref().map(shown_value);
+        let (b, a) = match (shown(&d.before), shown(&d.after)) {
+            (Some(b), Some(a)) => cut_pair(&b, &a, max),
+            (b, a) => (
+                b.map(|b| truncate(&b, max))
+                    .unwrap_or_else(|| "(none)".into()),
+                a.map(|a| truncate(&a, max))
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+        };
+        lines[0] = format!("{}: {b} → {a}", d.label());
+    }
+    lines
+}
+
 /// Cuts `text` to at most `max` characters, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -274,6 +345,19 @@ mod tests {
             ..PlanSummary::default()
         };
         assert_eq!(summary_line(&nothing), "4 unchanged");
+    }
+
+    #[test]
+    fn long_values_are_cut_around_their_first_difference() {
+        let before = format!("arn:aws:iam::123456789012:role/{}-reader", "x".repeat(80));
+        let after = format!("arn:aws:iam::123456789012:role/{}-writer", "x".repeat(80));
+        let (b, a) = cut_pair(&before, &after, 40);
+        assert!(b.ends_with("reader") && a.ends_with("writer"), "{b} / {a}");
+        assert!(b.starts_with('…') && b.chars().count() <= 40, "{b}");
+        assert_eq!(
+            cut_pair("short", "shorter", 40),
+            ("short".into(), "shorter".into())
+        );
     }
 
     #[test]

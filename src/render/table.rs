@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Table};
 
 use super::{
-    fit_column, new_table, paint, summary_line, truncate, visible_width, Fit, Style, BOLD, DIM,
-    GREEN, RED, RED_BOLD, YELLOW,
+    fit_column, new_table, paint, summary_line, visible_width, Fit, Style, BOLD, DIM, GREEN, RED,
+    RED_BOLD, YELLOW,
 };
 use crate::mask::Masked;
 use crate::model::{
@@ -318,44 +318,37 @@ fn fits_whole(
 }
 
 fn detail_line(d: &PropertyChange, style: Style) -> String {
-    let mut line = d.label();
-    match (&d.before, &d.after) {
-        (None, None) => {
-            if let Some(source) = &d.change_source {
-                if source != "DirectModification" {
-                    line.push_str(&format!(" ({source}"));
-                    if let Some(entity) = &d.causing_entity {
-                        line.push_str(&format!(": {entity}"));
-                    }
-                    line.push(')');
-                }
-            }
-        }
-        (before, after) => {
-            let show = |v: &Option<String>| {
-                v.as_deref()
-                    .map(|v| truncate(&super::shown_value(v), MAX_VALUE_CHARS))
-                    .unwrap_or_else(|| "(none)".to_string())
-            };
-            line.push_str(&format!(": {} → {}", show(before), show(after)));
-        }
-    }
-    // CloudFormation gave several causes for this one change: one line each.
-    if d.causes.len() > 1 {
-        for cause in &d.causes {
-            line.push_str(&format!("\n  caused by {cause}"));
+    let mut lines = super::change_lines(d, MAX_VALUE_CHARS);
+    if d.before.is_none() && d.after.is_none() {
+        if let Some(source) = d
+            .change_source
+            .as_deref()
+            .filter(|s| *s != "DirectModification")
+        {
+            let entity = d
+                .causing_entity
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            lines[0].push_str(&format!(" ({source}{entity})"));
         }
     }
     match d.requires_recreation {
         Some(RequiresRecreation::Always) => {
-            line.push(' ');
-            line.push_str(&paint(style, RED_BOLD, "[replaces]"));
+            lines[0].push(' ');
+            lines[0].push_str(&paint(style, RED_BOLD, "[replaces]"));
         }
         Some(RequiresRecreation::Conditionally) => {
-            line.push(' ');
-            line.push_str(&paint(style, YELLOW, "[may replace]"));
+            lines[0].push(' ');
+            lines[0].push_str(&paint(style, YELLOW, "[may replace]"));
         }
         _ => {}
     }
-    line
+    // CloudFormation gave several causes for this one change: one line each.
+    if d.causes.len() > 1 {
+        for cause in &d.causes {
+            lines.push(format!("  caused by {cause}"));
+        }
+    }
+    lines.join("\n")
 }

@@ -23,6 +23,7 @@ fn detail(
         causing_entity: None,
         evaluation: Some("Static".into()),
         causes: vec![],
+        value_changes: Vec::new(),
     }
 }
 
@@ -164,6 +165,8 @@ pub(crate) fn sample_plan() -> Plan {
         "Resources:\n  OrdersTable: {Type: AWS::DynamoDB::Table}\n  WorkQueue: {Type: AWS::SQS::Queue}\n  OldQueue: {Type: AWS::SQS::Queue}\n".into(),
     )
     .unwrap();
+    // What plan computes from the values, as plan does.
+    crate::diff::structural(&mut update.changes);
     crate::guard::mark(
         &mut update.changes,
         &crate::guard::StatefulTypes::default(),

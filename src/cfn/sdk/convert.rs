@@ -229,5 +229,6 @@ fn convert_detail(d: &t::ResourceChangeDetail) -> PropertyChange {
         causing_entity: d.causing_entity().map(str::to_string),
         evaluation: d.evaluation().map(|e| e.as_str().to_string()),
         causes: Vec::new(),
+        value_changes: Vec::new(),
     }
 }
