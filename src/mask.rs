@@ -218,6 +218,7 @@ impl Scrub for StackPlan {
         self.warnings.scrub_with(m);
         self.template_diff.scrub_with(m);
         self.parameters.scrub_with(m);
+        self.tags.scrub_with(m);
         self.changes.scrub_with(m);
     }
 }

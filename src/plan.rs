@@ -92,6 +92,7 @@ async fn plan_stack<C: CloudFormation>(
         error: None,
         changes: Vec::new(),
         parameters: Vec::new(),
+        tags: Vec::new(),
         template_diff: None,
         fingerprint: Fingerprint {
             template_sha256: sha256_hex(spec.template.body.as_bytes()),
@@ -283,6 +284,7 @@ async fn plan_into<C: CloudFormation>(
                 &spec.template_path.display().to_string(),
             );
             plan.parameters = diff::parameter_diff(&stack.parameters, &new_parameters, &no_echo);
+            plan.tags = diff::parameter_diff(&stack.tags, &spec.tags, &BTreeSet::new());
             let deployed_template = crate::template::Template::parse(deployed).ok();
             crate::guard::mark(
                 &mut plan.changes,
@@ -294,6 +296,7 @@ async fn plan_into<C: CloudFormation>(
         _ => {
             plan.status = PlanStatus::Create;
             plan.parameters = diff::parameter_diff(&[], &new_parameters, &no_echo);
+            plan.tags = diff::parameter_diff(&[], &spec.tags, &BTreeSet::new());
         }
     }
     Ok(())

@@ -37,6 +37,9 @@ pub struct StackDocument {
     pub error: Option<String>,
     pub changes: Vec<ChangeDocument>,
     pub parameters: Vec<ParameterDocument>,
+    /// Stack tags whose value changes, as parameters.
+    #[serde(default)]
+    pub tags: Vec<ParameterDocument>,
     pub template_diff: Option<String>,
     pub fingerprint: FingerprintDocument,
     /// From the config, for `apply` to set after a create.
@@ -236,6 +239,15 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                 new: p.new.clone(),
             })
             .collect(),
+        tags: s
+            .tags
+            .iter()
+            .map(|p| ParameterDocument {
+                key: p.key.clone(),
+                old: p.old.clone(),
+                new: p.new.clone(),
+            })
+            .collect(),
         template_diff: s.template_diff.clone(),
         fingerprint: FingerprintDocument {
             stack_status: s.fingerprint.stack_status.as_ref().map(|st| st.to_string()),
@@ -397,6 +409,15 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                         .collect(),
                     parameters: s
                         .parameters
+                        .iter()
+                        .map(|p| ParameterChange {
+                            key: p.key.clone(),
+                            old: p.old.clone(),
+                            new: p.new.clone(),
+                        })
+                        .collect(),
+                    tags: s
+                        .tags
                         .iter()
                         .map(|p| ParameterChange {
                             key: p.key.clone(),

@@ -38,6 +38,7 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
             })
             .collect(),
         parameters: vec![],
+        tags: vec![],
         template_diff: Some(
             (0..diff_lines).map(|i| format!("-  Old{i}: ```\n+  New{i}: x\n")).collect(),
         ),

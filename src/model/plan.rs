@@ -69,6 +69,8 @@ pub struct StackPlan {
     pub error: Option<String>,
     pub changes: Vec<ResourceChange>,
     pub parameters: Vec<ParameterChange>,
+    /// Stack tags whose value changes (old → new), in the same shape as parameters.
+    pub tags: Vec<ParameterChange>,
     /// Unified diff of the deployed template against the new one (updates only).
     pub template_diff: Option<String>,
     pub fingerprint: Fingerprint,

@@ -252,6 +252,8 @@ pub struct Stack {
     pub creation_time: Option<String>,
     /// Deployed parameter values; CloudFormation returns `****` for NoEcho ones.
     pub parameters: Vec<(String, String)>,
+    /// The stack's tags.
+    pub tags: Vec<(String, String)>,
 }
 
 /// The status of a stack event (`ResourceStatus`). For the stack's own events it is a stack

@@ -531,3 +531,61 @@ async fn an_interrupted_plan_stops_waiting_and_discards_what_it_made() {
     // The stack that existed before the run is never touched.
     assert_eq!(fake.status("api"), Some(StackStatus::UpdateComplete));
 }
+
+#[tokio::test]
+async fn stack_tag_changes_are_in_the_plan() {
+    let fake = fake(Some(StackStatus::UpdateComplete));
+    fake.set_tags("api", &[("team", "payments"), ("retired", "yes")]);
+    let fake = Arc::new(fake);
+    let mut with_tags = spec(&[("Name", "api"), ("Token", "t")]);
+    with_tags.tags = [("team", "platform"), ("cost-center", "42")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let plan = plan_fleet(
+        Arc::clone(&fake),
+        vec![with_tags],
+        &RunContext::new(),
+        &PlanOptions {
+            concurrency: 1,
+            poll: fast(),
+        },
+        &Masker::default(),
+        &crate::signals::manual().1,
+    )
+    .await;
+    let tags: Vec<(String, Option<String>, Option<String>)> = plan.stacks[0]
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.old.clone(), t.new.clone()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("cost-center".into(), None, Some("42".into())),
+            ("retired".into(), Some("yes".into()), None),
+            (
+                "team".into(),
+                Some("payments".into()),
+                Some("platform".into())
+            ),
+        ]
+    );
+    let mut out = Vec::new();
+    crate::render::plan(
+        &mut out,
+        &plan,
+        crate::render::Format::Table,
+        crate::render::Style::default(),
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Stack tags") && text.contains("team         payments → platform"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no resource changes (stack tags only)"),
+        "{text}"
+    );
+}

@@ -327,6 +327,26 @@ pub(crate) fn stack_details(
         }
         writeln!(out)?;
     }
+    if !s.tags.is_empty() {
+        writeln!(out, "| Stack tag | Before | After |")?;
+        writeln!(out, "|---|---|---|")?;
+        for t in &s.tags {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                escape(&t.key),
+                t.old
+                    .as_deref()
+                    .map(|v| format!("`{}`", code(v)))
+                    .unwrap_or_else(|| "(none)".to_string()),
+                t.new
+                    .as_deref()
+                    .map(|v| format!("`{}`", code(v)))
+                    .unwrap_or_else(|| "(removed)".to_string()),
+            )?;
+        }
+        writeln!(out)?;
+    }
     if let Some(diff) = s.template_diff.as_ref().filter(|_| options.template_diffs) {
         writeln!(out, "{}", fenced(diff, "diff"))?;
     }

@@ -117,6 +117,8 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
                 writeln!(out, "    {logical:width$}  {physical}")?;
             }
         }
+    } else if !stack.tags.is_empty() && stack.parameters.is_empty() {
+        writeln!(out, "  no resource changes (stack tags only)")?;
     } else {
         writeln!(
             out,
@@ -135,6 +137,15 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             let old = p.old.as_deref().unwrap_or("(none)");
             let new = p.new.as_deref().unwrap_or("(removed)");
             writeln!(out, "    {:width$}  {old} → {new}", p.key)?;
+        }
+    }
+    if !stack.tags.is_empty() {
+        writeln!(out, "  {}", paint(style, BOLD, "Stack tags"))?;
+        let width = stack.tags.iter().map(|t| t.key.len()).max().unwrap_or(0);
+        for t in &stack.tags {
+            let old = t.old.as_deref().unwrap_or("(none)");
+            let new = t.new.as_deref().unwrap_or("(removed)");
+            writeln!(out, "    {:width$}  {old} → {new}", t.key)?;
         }
     }
     if let Some(diff) = &stack.template_diff {

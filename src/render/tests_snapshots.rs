@@ -64,6 +64,7 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
         error: None,
         changes: vec![],
         parameters: vec![],
+        tags: vec![],
         template_diff: None,
         fingerprint: Fingerprint {
             template_sha256: "ab".repeat(32),

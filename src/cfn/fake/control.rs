@@ -27,6 +27,7 @@ impl FakeCfn {
                 last_updated: Some("2026-11-20T10:00:00Z".to_string()),
                 creation_time: Some("2026-11-01T10:00:00Z".to_string()),
                 parameters: vec![("Name".to_string(), name.to_string())],
+                tags: vec![],
             };
             let mut fake = FakeStack {
                 stack,
@@ -146,6 +147,7 @@ impl FakeCfn {
                         last_updated: None,
                         creation_time: None,
                         parameters: vec![],
+                        tags: vec![],
                     },
                     events: vec![],
                     pending: VecDeque::new(),
@@ -213,6 +215,16 @@ impl FakeCfn {
     pub fn set_parameters(&self, stack: &str, parameters: &[(&str, &str)]) {
         if let Some(s) = find_mut(&mut self.state().stacks, stack) {
             s.stack.parameters = parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        }
+    }
+
+    /// The stack's deployed tags.
+    pub fn set_tags(&self, stack: &str, tags: &[(&str, &str)]) {
+        if let Some(s) = find_mut(&mut self.state().stacks, stack) {
+            s.stack.tags = tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();

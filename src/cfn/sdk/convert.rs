@@ -182,6 +182,16 @@ pub(super) fn convert_stack(s: &t::Stack) -> Stack {
                 )
             })
             .collect(),
+        tags: s
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
     }
 }
 
