@@ -180,4 +180,8 @@ pub struct PlanArgs {
     /// Exit 2 (instead of 0) when any stack has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Keep the change sets (and the stacks new ones create in REVIEW_IN_PROGRESS) though no plan
+    /// file is written. Without --out, plan otherwise removes what it made: it is read-only.
+    #[arg(long)]
+    pub keep_change_sets: bool,
 }

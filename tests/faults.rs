@@ -39,6 +39,7 @@ fn plan(ws: &Workspace) -> Run {
         "stacks.yaml",
         "--format",
         "json",
+        "--keep-change-sets",
     ]))
 }
 

@@ -123,3 +123,44 @@ fn usage_errors_exit_64_never_2() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("Usage:"));
 }
+
+#[test]
+fn plan_without_a_plan_file_leaves_nothing_in_the_account() {
+    let _g = serial();
+    let ws = fleet();
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    let name = config
+        .lines()
+        .find(|l| l.trim_start().starts_with("first-"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(':')
+        .to_string();
+    let e = Emulator::shared();
+    let out = cfd(&ws, &["plan"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CREATE"),
+        "the plan is shown: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("removed what this plan made"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        e.stack_status(&name),
+        None,
+        "no stack left in REVIEW_IN_PROGRESS"
+    );
+
+    let kept = cfd(&ws, &["plan", "--keep-change-sets"]);
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    assert_eq!(e.stack_status(&name).as_deref(), Some("REVIEW_IN_PROGRESS"));
+    assert_eq!(e.change_set_count(&name), 1);
+
+    // With a plan file, the change sets are what apply will execute: kept.
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    assert!(e.change_set_count(&name) >= 1);
+}

@@ -28,7 +28,7 @@ fn plan(ws: &Workspace, args: &[&str]) -> Run {
     let emulator = Emulator::shared();
     run(cfdeploy(&emulator.endpoint, ws.path())
         .env("API_TOKEN", SECRET)
-        .args(["plan", "--config", "stacks.yaml"])
+        .args(["plan", "--config", "stacks.yaml", "--keep-change-sets"])
         .args(args))
 }
 

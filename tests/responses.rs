@@ -72,6 +72,7 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         "stacks.yaml",
         "--format",
         "json",
+        "--keep-change-sets",
     ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&out.stdout);
@@ -138,8 +139,9 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         && r.get("IncludePropertyValues").map(String::as_str) != Some("true")));
     assert!(
         !replay.actions().contains(&"DeleteChangeSet".to_string()),
-        "a change set to review is kept"
+        "a change set kept for review is not deleted"
     );
+    let before_table = replay.requests.lock().unwrap().len();
 
     let table = run(cfdeploy(&replay.endpoint, ws.path())
         .env("COLUMNS", "200")
@@ -167,6 +169,12 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         "{}",
         table.stdout
     );
+    // A plan with nowhere to keep it cleans up the change set it made.
+    let after: Vec<String> = replay.requests.lock().unwrap()[before_table..]
+        .iter()
+        .map(|r| r["Action"].clone())
+        .collect();
+    assert!(after.contains(&"DeleteChangeSet".to_string()), "{after:?}");
 }
 
 #[test]

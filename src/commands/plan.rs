@@ -36,6 +36,16 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
             super::say("interrupted: this plan was discarded and no plan file was written");
             return Ok(Exit::Interrupted);
         }
+        if args.out.is_none() && !args.keep_change_sets {
+            // Nothing to apply later: leave the account as it was.
+            let removed = discard(cfn.as_ref(), &plan, &ctx.run).await;
+            if !removed.is_empty() {
+                super::say(&format!(
+                    "removed what this plan made ({}); write the plan with --out to apply it, or pass --keep-change-sets",
+                    removed.len()
+                ));
+            }
+        }
         if let Some(path) = &args.out {
             super::say(&format!("plan written to {}", path.display()));
         }
