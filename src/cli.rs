@@ -124,9 +124,10 @@ pub struct ApplyArgs {
     /// Stop starting new stacks after this many failures (in-flight ones finish).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_failures: u16,
-    /// Apply the first N stacks with changes alone, and the rest only if they succeed.
-    #[arg(long, default_value_t = 0)]
-    pub canary: u16,
+    /// Apply the first N stacks with changes alone, and the rest only if they succeed [default: 1
+    /// when more than one stack changes; 0 turns it off].
+    #[arg(long, value_name = "N")]
+    pub canary: Option<u16>,
     /// Keep failed resources for debugging instead of rolling back.
     #[arg(long)]
     pub disable_rollback: bool,

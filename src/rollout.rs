@@ -52,6 +52,10 @@ pub struct Wave {
     pub canary: bool,
 }
 
+/// The canary when none is asked for: one stack goes first, so a failure that would repeat in every
+/// service of a fleet is seen once, before the rest start.
+pub const DEFAULT_CANARY: usize = 1;
+
 /// How to build the waves and when to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutOptions {
@@ -59,7 +63,8 @@ pub struct RolloutOptions {
     pub concurrency: usize,
     /// Stop starting new stacks once this many have failed (in-flight ones finish).
     pub max_failures: usize,
-    /// The first N stacks that run go first, alone.
+    /// The first N stacks that run go first, alone; only when more than N stacks run (a canary
+    /// with nothing after it would only add a message).
     pub canary: usize,
     pub disable_rollback: bool,
 }
@@ -81,9 +86,14 @@ impl Rollout {
         stacks: Vec<RolloutStack>,
         options: &RolloutOptions,
     ) -> Rollout {
+        let running = stacks.iter().filter(|s| s.runs()).count();
         let canary: Vec<usize> = (0..stacks.len())
             .filter(|&i| stacks[i].runs())
-            .take(options.canary)
+            .take(if running > options.canary {
+                options.canary
+            } else {
+                0
+            })
             .collect();
         let rest: Vec<usize> = (0..stacks.len()).filter(|i| !canary.contains(i)).collect();
         let mut waves = Vec::new();
@@ -189,6 +199,27 @@ mod tests {
         assert_eq!(r.waves.len(), 1);
         assert!(!r.waves[0].canary);
         assert_eq!((r.concurrency, r.max_failures), (1, 1));
+    }
+
+    #[test]
+    fn a_canary_with_no_stack_after_it_is_left_out() {
+        // One stack with changes (the other is unchanged): the default canary would only add a
+        // message, so there is one wave.
+        let r = Rollout::new(
+            "id",
+            vec![stack("a", false), stack("b", true)],
+            &options(DEFAULT_CANARY),
+        );
+        assert_eq!(r.waves.len(), 1);
+        assert!(!r.waves[0].canary);
+        // Two stacks with changes: the first goes alone.
+        let r = Rollout::new(
+            "id",
+            vec![stack("a", true), stack("b", true)],
+            &options(DEFAULT_CANARY),
+        );
+        assert_eq!(r.waves[0].stacks, [0]);
+        assert!(r.waves[0].canary);
         let empty = Rollout::new("id", vec![], &options(3));
         assert!(empty.waves.is_empty());
     }

@@ -358,7 +358,10 @@ fn the_first_failure_stops_new_stacks_and_a_failed_canary_stops_the_rest() {
         ],
         "",
     );
-    let out = plan_and_apply(&ws, &["--concurrency", "1", "--format", "json"]);
+    let out = plan_and_apply(
+        &ws,
+        &["--canary", "0", "--concurrency", "1", "--format", "json"],
+    );
     assert_eq!(out.code, 4, "{}", out.stderr);
     let doc = json(&out.stdout);
     assert_eq!(outcome(&doc, &bad)["result"], "create-rolled-back");
@@ -384,9 +387,13 @@ fn the_first_failure_stops_new_stacks_and_a_failed_canary_stops_the_rest() {
         ],
         "",
     );
-    let out = plan_and_apply(
-        &ws,
-        &["--canary", "1", "--concurrency", "8", "--format", "json"],
+    // No --canary: with more than one stack to change, the first goes alone by default.
+    let out = plan_and_apply(&ws, &["--concurrency", "8", "--format", "json"]);
+    assert!(
+        out.stderr
+            .contains(&format!("canary: applying {bad} first")),
+        "{}",
+        out.stderr
     );
     let doc = json(&out.stdout);
     assert_eq!(outcome(&doc, &ok1)["result"], "not-started");
@@ -406,6 +413,8 @@ fn the_first_failure_stops_new_stacks_and_a_failed_canary_stops_the_rest() {
     let out = plan_and_apply(
         &ws,
         &[
+            "--canary",
+            "0",
             "--concurrency",
             "1",
             "--max-failures",

@@ -18,7 +18,7 @@ use crate::planfile;
 use crate::poll::PollOptions;
 use crate::progress::{Progress, ProgressMode};
 use crate::render::{self, outcome, Format, Style};
-use crate::rollout::RolloutOptions;
+use crate::rollout::{self, RolloutOptions};
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
     let span =
@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
             rollout: RolloutOptions {
                 concurrency: usize::from(args.concurrency),
                 max_failures: usize::from(args.max_failures),
-                canary: usize::from(args.canary),
+                canary: args.canary.map_or(rollout::DEFAULT_CANARY, usize::from),
                 disable_rollback: args.disable_rollback,
             },
             allow_destructive: args.allow_destructive,

@@ -29,7 +29,7 @@ pub async fn run<C: CloudFormation>(
     for wave in &rollout.waves {
         let stop = if wave.canary {
             events.note(format!(
-                "canary: applying {} first; the rest follow only if {} succeed{}",
+                "canary: applying {} first; the rest follow only if {} succeed{} (--canary 0 starts all at once)",
                 wave.stacks
                     .iter()
                     .map(|&i| rollout.stacks[i].stack.as_str())
