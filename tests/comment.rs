@@ -485,8 +485,13 @@ fn an_oversized_plan_is_cut_to_fit_and_the_job_summary_gets_it_whole() {
         "{first_row}"
     );
     assert_eq!(
-        posted.matches("<details>").count(),
+        posted.matches("<details>").count() + posted.matches("<details open>").count(),
         posted.matches("</details>").count()
+    );
+    assert!(
+        posted.contains("`svc00-prod`: replace")
+            && posted.contains("`apply` refuses this stack (exit 3)"),
+        "what apply will do with the destructive stack is said before the tables"
     );
     let whole = std::fs::read_to_string(&summary).unwrap();
     assert!(

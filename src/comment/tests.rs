@@ -80,7 +80,7 @@ fn assert_valid_markdown(text: &str) {
     }
     assert_eq!(open, None, "a fenced block is left open");
     assert_eq!(
-        text.matches("<details>").count(),
+        text.matches("<details>").count() + text.matches("<details open>").count(),
         text.matches("</details>").count()
     );
 }
@@ -187,14 +187,34 @@ fn snapshot_of_a_small_plan() {
 fn snapshot_of_a_destructive_plan() {
     let plan = crate::mask::Masker::default().mask(crate::render::tests_snapshots::sample_plan());
     let text = body(&plan, "stacks", &footer(), GITHUB_COMMENT_LIMIT);
-    let first = text
+    let rows: Vec<&str> = text
         .lines()
-        .find(|l| l.starts_with("| ") && !l.starts_with("| Stack"))
-        .unwrap();
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Stack") && !l.starts_with("| Action"))
+        .collect();
     assert!(
-        first.contains("orders-prod") && first.contains("⚠️"),
-        "the destructive stack comes first: {first}"
+        rows[0].contains("search-prod") && rows[0].contains("error"),
+        "the stacks that could not be planned come first: {rows:?}"
     );
+    assert!(rows[1].contains("shipping-prod") && rows[1].contains("busy"));
+    assert!(
+        rows[2].contains("orders-prod") && rows[2].contains("⚠️"),
+        "then the destructive one: {rows:?}"
+    );
+    // Before any table, what the reviewer must act on, with the consequence after merge.
+    let callouts = &text[..text.find("| Stack").unwrap()];
+    assert!(
+        callouts.contains("**2 stacks could not be planned**"),
+        "{callouts}"
+    );
+    assert!(
+        callouts.contains("`apply` refuses this stack (exit 3)")
+            && callouts.contains("`allow_destructive: true`")
+            && callouts.contains("`--allow-destructive`"),
+        "{callouts}"
+    );
+    // Their details are open; the others stay collapsed.
+    assert!(text.contains("<details open><summary><b>search-prod</b>"));
+    assert!(text.contains("<details open><summary><b>orders-prod</b>"));
     insta::assert_snapshot!(text);
 }
 
@@ -277,6 +297,9 @@ fn live_syntax(markdown: &str) -> Vec<String> {
             outside.replace_range(a..b + "</code>".len(), "");
         }
         for tag in [
+            "> [!CAUTION]",
+            "> [!WARNING]",
+            "<details open>",
             "<details>",
             "</details>",
             "<summary>",

@@ -306,11 +306,11 @@ fn markdown() {
 }
 
 #[test]
-fn markdown_lists_stacks_with_changes_first_and_escapes_cells() {
+fn markdown_lists_failures_then_destructive_stacks_first_and_escapes_cells() {
     let md = render(Format::Markdown, Style::default());
     let orders = md.find("<b>orders-prod</b>").unwrap();
     let search = md.find("<b>search-prod</b>").unwrap();
-    assert!(orders < search);
+    assert!(search < orders, "the stack that failed to plan comes first");
     // HTML in a value stays inside a code span, where GitHub shows it as text.
     assert_eq!(md.matches("<b>old</b>").count(), 1);
     assert!(md.contains("`<b>old</b> \\| 'x'`"), "{md}");
