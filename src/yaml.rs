@@ -13,6 +13,29 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_yaml::from_str(text).map_err(|e| YamlError(e.to_string()))
 }
 
+/// The keys of a YAML document, nested, in document order (for checking a config's keys before
+/// its shape); `None` when it does not parse (the typed parse then says why).
+pub fn key_tree(text: &str) -> Option<KeyTree> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    Some(keys_of(&value))
+}
+
+/// A mapping's keys, each with what is under it (empty for a scalar or a sequence).
+#[derive(Debug, Default, PartialEq)]
+pub struct KeyTree(pub Vec<(String, KeyTree)>);
+
+fn keys_of(value: &serde_yaml::Value) -> KeyTree {
+    match value {
+        serde_yaml::Value::Mapping(map) => KeyTree(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), keys_of(v))))
+                .collect(),
+        ),
+        serde_yaml::Value::Tagged(tagged) => keys_of(&tagged.value),
+        _ => KeyTree::default(),
+    }
+}
+
 /// Parses a CloudFormation template, JSON or YAML, into a JSON tree. YAML short-form intrinsic
 /// functions become their long form (`!Ref X` → `{"Ref": "X"}`, `!Sub s` → `{"Fn::Sub": s}`), so
 /// the rest of the code reads one shape.

@@ -164,3 +164,34 @@ fn plan_without_a_plan_file_leaves_nothing_in_the_account() {
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     assert!(e.change_set_count(&name) >= 1);
 }
+
+#[test]
+fn every_misspelt_config_key_is_reported_at_once_with_what_was_meant() {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    std::fs::create_dir_all(ws.path().join("stacks")).unwrap();
+    ws.write(
+        "stacks/a.yaml",
+        "stacks:\n  api:\n    template: ../templates/service.yaml\n    paramters: {ServiceName: api}\n    regoin: us-east-1\n",
+    );
+    ws.write(
+        "stacks/b.yaml",
+        "defaults:\n  template: ../templates/service.yaml\nstacks:\n  web:\n    tag: {team: web}\n",
+    );
+    let out =
+        run(cfdeploy(&Emulator::shared().endpoint, ws.path()).args(["plan", "--config", "stacks"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for expected in [
+        "stacks/a.yaml: line 4: unknown key `paramters` in stack `api` (did you mean `parameters`?)",
+        "stacks/a.yaml: line 5: unknown key `regoin` in stack `api` (did you mean `region`?)",
+        "stacks/b.yaml: line 5: unknown key `tag` in stack `web` (did you mean `tags`?)",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}\n{}", out.stderr);
+    }
+    assert!(
+        out.stderr.contains("3 problems; nothing was sent to AWS"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}

@@ -2,6 +2,7 @@
 //! `${env:NAME}`, and check every stack against its template before any AWS call. All problems
 //! are collected, so a user fixes them in one pass.
 
+mod keys;
 mod raw;
 mod resolve;
 
@@ -121,8 +122,8 @@ pub fn load(
     for file in &files {
         let raw = match read_file(file) {
             Ok(raw) => raw,
-            Err(p) => {
-                problems.push(p);
+            Err(mut ps) => {
+                problems.append(&mut ps);
                 unreadable = true;
                 continue;
             }
@@ -225,17 +226,23 @@ fn config_files(path: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn read_file(file: &Path) -> Result<RawFile, String> {
+/// A config file, or every problem that keeps it from being read (each naming the file).
+fn read_file(file: &Path) -> Result<RawFile, Vec<String>> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+        .map_err(|e| vec![format!("{}: cannot read: {e}", file.display())])?;
     // Editors on some systems start a UTF-8 file with a byte-order mark; it is not content.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    if let Some(problem) = lossy_integers(text) {
-        return Err(format!("{}: {problem}", file.display()));
+    let mut problems: Vec<String> = lossy_integers(text).into_iter().collect();
+    problems.extend(keys::unknown(text));
+    if !problems.is_empty() {
+        return Err(problems
+            .into_iter()
+            .map(|p| format!("{}: {p}", file.display()))
+            .collect());
     }
     crate::yaml::from_str::<Option<RawFile>>(text)
         .map(Option::unwrap_or_default)
-        .map_err(|e| format!("{}: {e}", file.display()))
+        .map_err(|e| vec![format!("{}: {e}", file.display())])
 }
 
 /// An unquoted integer YAML would re-print differently (`0x1F` is 31, `+12` is 12, `007` is 7):

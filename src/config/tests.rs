@@ -249,7 +249,9 @@ fn an_unknown_key_is_named_with_its_file_and_line() {
     );
     let p = problems(dir.path()).join("\n");
     assert!(
-        p.contains("s.yaml") && p.contains("unknown field `paramters`") && p.contains("line 4"),
+        p.contains(
+            "s.yaml: line 4: unknown key `paramters` in stack `api` (did you mean `parameters`?)"
+        ),
         "{p}"
     );
 }
