@@ -141,28 +141,31 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The stack (name or id).
-    pub stack: String,
+    /// The stack (name or id); or pick one from the config with --stack.
+    pub stack: Option<String>,
     /// Events shown.
     #[arg(long = "events", default_value_t = 20, value_name = "N")]
     pub events_tail: usize,
+    /// Output format of the diagnosis.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The stacks to repair.
-    #[arg(required = true)]
-    pub stacks: Vec<String>,
+    /// The stacks to repair (names); --stack adds the config's stacks that match.
+    #[arg(value_name = "STACK")]
+    pub names: Vec<String>,
     /// With UPDATE_ROLLBACK_FAILED: resources (logical ids) that cannot be rolled back; repeatable.
     #[arg(long = "skip-resource", value_name = "ID")]
     pub skip_resources: Vec<String>,
     /// Delete a stack whose create failed (ROLLBACK_COMPLETE) or that cannot be cleaned up.
     #[arg(long)]
     pub delete: bool,
+    /// Events shown in a failure's diagnosis.
     #[arg(long = "events", default_value_t = 20, value_name = "N")]
     pub events_tail: usize,
+    /// Output format of the outcomes.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
 }

@@ -278,6 +278,13 @@ impl Context {
         Ok(self.load(&self.global.stacks, false).await?)
     }
 
+    /// The names of the stacks `--stack` selects from the config, for commands that act on
+    /// deployed stacks by name (their parameter values are not needed).
+    pub async fn selected_names(&self) -> Result<Vec<String>> {
+        let specs = self.load(&self.global.stacks, true).await?;
+        Ok(specs.into_iter().map(|s| s.name).collect())
+    }
+
     /// What to mask in every output: the NoEcho values and `mask:` patterns of the whole config,
     /// as far as it loads.
     pub async fn masker(&self) -> Masker {

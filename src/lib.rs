@@ -62,6 +62,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
         ctx.global.log_format,
         &ctx.global.log_level,
         ctx.stderr.color,
+        &ctx.run.correlation_id,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -21,7 +21,8 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(err) => {
             // Where stderr is closed, the exit status still says it failed.
-            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            let line = cfdeploy::logging::stderr_line("ERROR", &format!("error: {err:#}"));
+            let _ = writeln!(std::io::stderr(), "{line}");
             cfdeploy::exit::Exit::Failure.into()
         }
     }

@@ -37,7 +37,10 @@ pub struct Progress {
 struct State {
     lines: Vec<Line>,
     index: HashMap<String, usize>,
+    /// Terminal rows the live block took when last drawn.
     drawn: usize,
+    /// The width of the name column: the longest name the run will show.
+    name_width: usize,
 }
 
 impl Progress {
@@ -48,8 +51,17 @@ impl Progress {
                 lines: Vec::new(),
                 index: HashMap::new(),
                 drawn: 0,
+                name_width: 0,
             }),
         }
+    }
+
+    /// The stacks the run may show, so the name column is as wide as it will ever need from the
+    /// first line on.
+    pub fn expect<'a>(&self, stacks: impl IntoIterator<Item = &'a str>) {
+        let widest = stacks.into_iter().map(|s| s.chars().count()).max();
+        let mut st = self.state();
+        st.name_width = st.name_width.max(widest.unwrap_or(0));
     }
 
     pub fn mode(&self) -> ProgressMode {
@@ -173,37 +185,90 @@ impl Progress {
             return;
         }
         let mut st = self.state();
-        let mut err = std::io::stderr().lock();
+        // Read each time: a resized terminal is drawn at its new width.
+        let columns = terminal_size::terminal_size_of(std::io::stderr())
+            .map(|(w, _)| usize::from(w.0))
+            .unwrap_or(80);
+        let rows: Vec<Row> = st
+            .lines
+            .iter()
+            .map(|line| Row {
+                stack: &line.stack,
+                state: line.finished.as_deref().unwrap_or(&line.status),
+                done: if line.total > 0 {
+                    line.done.len().min(line.total)
+                } else {
+                    line.done.len()
+                },
+                total: line.total,
+                elapsed: line
+                    .took
+                    .unwrap_or_else(|| line.started.elapsed().as_secs()),
+            })
+            .collect();
         let mut text = String::new();
         if st.drawn > 0 {
             text.push_str(&format!("\x1b[{}A", st.drawn));
         }
-        let width = st.lines.iter().map(|l| l.stack.len()).max().unwrap_or(0);
-        for line in &st.lines {
-            let elapsed = line
-                .took
-                .unwrap_or_else(|| line.started.elapsed().as_secs());
-            let state = line.finished.as_deref().unwrap_or(&line.status);
-            let count = if line.total > 0 {
-                format!(
-                    "{}/{} resources",
-                    line.done.len().min(line.total),
-                    line.total
-                )
-            } else {
-                format!("{} resources", line.done.len())
-            };
-            text.push_str(&format!(
-                "\x1b[2K{:width$}  {state:<36} {count:<16} {}m{:02}s\n",
-                line.stack,
-                elapsed / 60,
-                elapsed % 60
-            ));
+        for row in live_block(&rows, st.name_width, columns) {
+            text.push_str("\x1b[2K");
+            text.push_str(&row);
+            text.push('\n');
         }
+        let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
-        st.drawn = st.lines.len();
+        st.drawn = rows.len();
     }
+}
+
+/// One stack's live line, before layout.
+struct Row<'a> {
+    stack: &'a str,
+    state: &'a str,
+    done: usize,
+    total: usize,
+    elapsed: u64,
+}
+
+/// The live lines, each cut to fit in `columns` so that none wraps (the redraw moves up one
+/// terminal row per line). The name column is `name_width` wide (the longest name of the run,
+/// known from the start, so it never re-pads); the status column is as wide as the longest status
+/// shown. Where the terminal is too narrow for every column, the resource count goes, then the
+/// line is cut at the end, marked with `…`.
+fn live_block(rows: &[Row<'_>], name_width: usize, columns: usize) -> Vec<String> {
+    let name_width = rows
+        .iter()
+        .map(|r| r.stack.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(name_width);
+    let state_width = rows
+        .iter()
+        .map(|r| r.state.chars().count())
+        .max()
+        .unwrap_or(0);
+    let room = columns.saturating_sub(1).max(10);
+    rows.iter()
+        .map(|r| {
+            let count = if r.total > 0 {
+                format!("{}/{} resources", r.done, r.total)
+            } else {
+                format!("{} resources", r.done)
+            };
+            let time = format!("{}m{:02}s", r.elapsed / 60, r.elapsed % 60);
+            let full = format!(
+                "{:name_width$}  {:state_width$}  {count:<15}  {time}",
+                r.stack, r.state
+            );
+            let line = if full.chars().count() <= room {
+                full
+            } else {
+                format!("{:name_width$}  {:state_width$}  {time}", r.stack, r.state)
+            };
+            crate::render::truncate(line.trim_end(), room)
+        })
+        .collect()
 }
 
 impl Observer for Progress {
@@ -218,5 +283,68 @@ impl Observer for Progress {
             RolloutEvent::StackEvent(e) => self.event(e),
             RolloutEvent::StackFinished(o) => self.finished(&o.stack, o.kind.label()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(stack: &'a str, state: &'a str, done: usize, total: usize) -> Row<'a> {
+        Row {
+            stack,
+            state,
+            done,
+            total,
+            elapsed: 75,
+        }
+    }
+
+    #[test]
+    fn live_lines_never_wrap_and_keep_their_columns() {
+        let rows = [
+            row("orders-prod", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", 3, 4),
+            row(
+                "billing-prod",
+                "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                1,
+                2,
+            ),
+        ];
+        for columns in [200, 100, 80, 60, 40, 20] {
+            let lines = live_block(&rows, 0, columns);
+            for line in &lines {
+                assert!(
+                    line.chars().count() < columns,
+                    "{columns} columns: {line:?} would wrap"
+                );
+            }
+        }
+        let wide = live_block(&rows, 0, 200);
+        assert_eq!(
+            wide[0],
+            "orders-prod   UPDATE_COMPLETE_CLEANUP_IN_PROGRESS           3/4 resources    1m15s"
+        );
+        // Columns line up: the status and the count start at the same place on every line.
+        assert_eq!(wide[0].find("UPDATE"), wide[1].find("UPDATE"));
+        assert_eq!(wide[0].find("3/4"), wide[1].find("1/2"));
+        // Narrower: the count goes before anything is cut.
+        let narrow = live_block(&rows, 0, 70);
+        assert_eq!(
+            narrow[1],
+            "billing-prod  UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS  1m15s"
+        );
+        let tiny = live_block(&rows, 0, 30);
+        assert!(tiny[1].ends_with('…'), "{}", tiny[1]);
+    }
+
+    #[test]
+    fn the_name_column_is_as_wide_as_the_longest_expected_name_from_the_start() {
+        let first = live_block(&[row("a", "CREATE_IN_PROGRESS", 0, 2)], 12, 120);
+        assert!(
+            first[0].starts_with("a             CREATE_IN_PROGRESS"),
+            "{:?}",
+            first[0]
+        );
     }
 }

@@ -54,7 +54,11 @@ pub fn settled(stack: &str) {
 
 fn say(line: &str) {
     // A closed stderr must not stop the interrupt from working.
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        crate::logging::stderr_line("WARN", line)
+    );
 }
 
 /// What the second interrupt says before exiting.

@@ -879,3 +879,49 @@ fn apply_of_a_saved_plan_needs_no_parameter_values_and_keeps_every_mask() {
     assert!(!out.stdout.contains("quota exceeded"), "{}", out.stdout);
     assert!(!out.stderr.contains("quota exceeded"), "{}", out.stderr);
 }
+
+#[test]
+fn a_root_cause_shared_by_several_stacks_is_explained_once() {
+    let _g = serial();
+    let (a, b, c) = (unique("same-a"), unique("same-b"), unique("same-c"));
+    let ws = fleet(
+        &[
+            (&a, "templates/fails-on-create.yaml"),
+            (&b, "templates/fails-on-create.yaml"),
+            (&c, "templates/fails-on-create.yaml"),
+        ],
+        "",
+    );
+    let out = plan_and_apply(&ws, &["--canary", "0", "--max-failures", "3"]);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let text = &out.stdout;
+    assert_eq!(
+        text.matches("Root cause").count(),
+        1,
+        "one explanation for the fleet:\n{text}"
+    );
+    // The first diagnosis is shown whole; the other stacks are named under it.
+    let names = [a.as_str(), b.as_str(), c.as_str()];
+    let shown: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| text.contains(&format!("cfdeploy rollback {n} --delete")))
+        .collect();
+    assert_eq!(shown.len(), 1, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("The same root cause failed 2 more stacks:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    for other in names.iter().filter(|n| **n != shown[0]) {
+        assert!(line.contains(other), "{line}");
+    }
+    // Each stack still has its own row in the outcomes.
+    for n in names {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(n) && l.contains("create failed")),
+            "{n}: {text}"
+        );
+        cfd(&ws, &["rollback", n, "--delete"]);
+    }
+}

@@ -195,3 +195,111 @@ fn every_misspelt_config_key_is_reported_at_once_with_what_was_meant() {
     );
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
+
+#[test]
+fn with_json_logs_every_line_on_stderr_is_a_json_object() {
+    let _g = serial();
+    let ws = fleet();
+    let out = cfd(
+        &ws,
+        &["--log-format", "json", "--log-level", "info", "plan"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let bad = cfd(
+        &ws,
+        &["--log-format", "json", "--stack", "no-such-*", "plan"],
+    );
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    let mut messages = Vec::new();
+    for line in out.stderr.lines().chain(bad.stderr.lines()) {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        messages.push(
+            value["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+        assert!(
+            value["timestamp"].is_string() && value["level"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("cfdeploy plan: 1 stack · account")),
+        "the header is a JSON line too: {messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("--stack `no-such-*` matches no stack")),
+        "so is the final error: {messages:?}"
+    );
+}
+
+#[test]
+fn stack_selection_means_the_same_on_every_command_that_takes_stacks() {
+    let _g = serial();
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    let (one, two) = (unique("sel-a"), unique("sel-b"));
+    ws.write(
+        "stacks.yaml",
+        &format!(
+            "defaults:\n  template: templates/service.yaml\n  parameters: {{ApiToken: '${{env:NOT_SET_HERE}}'}}\nstacks:\n  {one}:\n    parameters: {{ServiceName: a}}\n  {two}:\n    parameters: {{ServiceName: b}}\n"
+        ),
+    );
+    let cfd = |args: &[&str]| {
+        run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+            .args(["--config", "stacks.yaml"])
+            .args(args))
+    };
+
+    // events: --stack picks the one stack it names (its parameter values are not needed).
+    let out = cfd(&["--stack", &one, "events"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("stack `{one}` does not exist")),
+        "{}",
+        out.stderr
+    );
+    let out = cfd(&["--stack", "sel-*", "events"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--stack selects 2") && out.stderr.contains(&two),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(cfd(&["events"]).code, 64);
+    assert_eq!(cfd(&["--stack", &one, "events", &two]).code, 64);
+
+    // rollback: --stack adds the config's matching stacks; nothing named is a usage error.
+    let out = cfd(&["--stack", "sel-*", "rollback", "--format", "json"]);
+    let doc = json(&out.stdout);
+    let names: Vec<&str> = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stack"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [one.as_str(), two.as_str()], "{}", out.stderr);
+    let out = cfd(&["rollback"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("name the stacks to repair"));
+
+    // comment: a selection is refused rather than silently ignored.
+    ws.write("plan.json", "{}");
+    let out = cfd(&[
+        "--stack",
+        &one,
+        "comment",
+        "--plan",
+        "plan.json",
+        "--dry-run",
+    ]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("select the stacks when planning"));
+}

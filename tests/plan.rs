@@ -468,7 +468,7 @@ fn bad_config_is_reported_before_any_aws_call() {
     );
     assert!(err.contains("stacks/orders.yaml: stack `orders`: parameter `Environment` is `staging`, not one of its AllowedValues: dev, prod"), "{err}");
     assert!(
-        err.contains("stacks/billing.yaml: stacks.billing: unknown field `paramters`"),
+        err.contains("stacks/billing.yaml: line 3: unknown key `paramters` in stack `billing` (did you mean `parameters`?)"),
         "{err}"
     );
     assert!(!err.contains("could not reach"), "{err}");

@@ -54,6 +54,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         let progress = Arc::new(Progress::new(
             ctx.progress_mode(args.events_format.is_some()),
         ));
+        progress.expect(plan.stacks.iter().map(|s| s.stack.as_str()));
         let events = Events::new(masker.clone(), Arc::clone(&progress) as _);
         let ticker = super::redraw_ticker(Arc::clone(&progress));
         let interrupt = ctx.interrupt();

@@ -13,6 +13,12 @@ use crate::planfile;
 use crate::render::summary_line;
 
 pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
+    if !ctx.global.stacks.is_empty() {
+        // The living comment shows its plan whole; a part of it would read as the whole.
+        return super::usage(
+            "`comment` posts the whole plan file; select the stacks when planning: `cfdeploy plan --stack GLOB --out plan.json`",
+        );
+    }
     // A plan file holds no secrets, but a value may match a `mask:` pattern added since.
     let plan = planfile::read(&args.plan)?;
     let masker = ctx

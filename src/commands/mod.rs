@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::exit::Exit;
 use crate::progress::{Progress, ProgressMode};
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
@@ -49,7 +50,18 @@ pub fn redraw_ticker(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
 /// A line for the person watching, on stderr. A closed or full stderr never stops cfdeploy or
 /// changes what happens to stacks: the line is dropped.
 pub fn say(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{}",
+        crate::logging::stderr_line("INFO", line)
+    );
+}
+
+/// A usage error found after parsing (a combination of flags that cannot work): said like clap's
+/// own, with exit 64.
+pub fn usage(message: &str) -> Result<Exit> {
+    say(&format!("error: {message}"));
+    Ok(Exit::Usage)
 }
 
 /// `1 stack` / `3 stacks`.

@@ -14,11 +14,25 @@ use crate::progress::Progress;
 use crate::render::outcome;
 
 pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
+    let mut stacks = args.names.clone();
+    if !ctx.global.stacks.is_empty() {
+        for name in ctx.selected_names().await? {
+            if !stacks.contains(&name) {
+                stacks.push(name);
+            }
+        }
+    }
+    if stacks.is_empty() {
+        return super::usage(
+            "name the stacks to repair: `cfdeploy rollback STACK…` (or `--stack GLOB` to select them from the config)",
+        );
+    }
     let who = ctx.identity().await?;
     tracing::info!(identity = %who, "acting as");
     let cfn = ctx.cfn().await;
     let masker = ctx.masker().await;
     let progress = Arc::new(Progress::new(ctx.progress_mode(false)));
+    progress.expect(stacks.iter().map(String::as_str));
     let events = Events::new(masker.clone(), progress as _);
     let interrupt = ctx.interrupt();
     let options = RepairOptions {
@@ -28,7 +42,7 @@ pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
         events_tail: args.events_tail,
     };
     let mut outcomes = Vec::new();
-    for stack in &args.stacks {
+    for stack in &stacks {
         let region = ctx.stack_region(stack).await?;
         let o = repair(
             cfn.as_ref(),

@@ -21,16 +21,59 @@ fn duration(seconds: f64) -> String {
 }
 
 /// The table of outcomes, each failure's diagnosis, and the summary line.
+/// What makes two diagnoses the same failure: the final status and the root causes (resource,
+/// type, status, reason with the stack's own name taken out); `None` without a root cause.
+fn same_cause_key(d: &Diagnosis) -> Option<String> {
+    if d.root_causes.is_empty() {
+        return None;
+    }
+    let causes: Vec<String> = d
+        .root_causes
+        .iter()
+        .map(|e| {
+            format!(
+                "{}|{}|{}|{}",
+                e.logical_id,
+                e.resource_type,
+                e.status,
+                e.reason.as_deref().unwrap_or("").replace(&d.stack, "\u{0}")
+            )
+        })
+        .collect();
+    Some(format!("{}\n{}", d.status, causes.join("\n")))
+}
+
 pub fn outcomes(
     out: &mut dyn Write,
     outcomes: &Masked<Vec<Outcome>>,
     style: Style,
 ) -> io::Result<()> {
-    for o in outcomes.iter() {
-        if let Some(d) = &o.diagnosis {
-            diagnosis_text(out, d, style)?;
-            writeln!(out)?;
+    // A failure that repeats across a fleet is explained once, then the other stacks it hit are
+    // named under it.
+    let diagnoses: Vec<&Diagnosis> = outcomes
+        .iter()
+        .filter_map(|o| o.diagnosis.as_ref())
+        .collect();
+    let keys: Vec<Option<String>> = diagnoses.iter().map(|d| same_cause_key(d)).collect();
+    for (i, d) in diagnoses.iter().enumerate() {
+        if keys[i].is_some() && keys[..i].contains(&keys[i]) {
+            continue;
         }
+        diagnosis_text(out, d, style)?;
+        let same: Vec<&str> = (i + 1..diagnoses.len())
+            .filter(|&j| keys[i].is_some() && keys[j] == keys[i])
+            .map(|j| diagnoses[j].stack.as_str())
+            .collect();
+        if !same.is_empty() {
+            let text = format!(
+                "The same root cause failed {} more stack{}: {} (`cfdeploy events STACK` shows each).",
+                same.len(),
+                if same.len() == 1 { "" } else { "s" },
+                same.join(", ")
+            );
+            writeln!(out, "{}", wrap(&text, style.width, 0))?;
+        }
+        writeln!(out)?;
     }
     let mut table = new_table(style.width);
     let notes = outcomes.iter().any(|o| o.message.is_some());
