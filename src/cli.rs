@@ -8,7 +8,28 @@ use crate::render::Format;
 
 /// Deploy AWS CloudFormation stacks through reviewed change sets, across a fleet of similar stacks.
 #[derive(Debug, Parser)]
-#[command(name = "cfdeploy", version, about, long_about = None)]
+#[command(
+    name = "cfdeploy",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:
+  # plan every stack of ./stacks
+  cfdeploy plan
+  # plan, keeping the change sets for apply
+  cfdeploy plan --out plan.json
+  # execute exactly the reviewed change sets
+  cfdeploy apply --plan plan.json
+  # only the stacks whose name matches
+  cfdeploy --stack 'orders-*' plan
+  # another account and region
+  cfdeploy --profile prod --region eu-west-1 plan
+
+Exit status:
+  0 ok · 1 failed · 2 changes (plan --detailed-exitcode)
+  3 destructive change refused · 4 a stack needs a person
+  5 outcome unknown · 64 usage error · 130/143 interrupted"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -19,36 +40,53 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Stack config: a YAML file, or a folder whose *.yaml/*.yml files are all read.
-    #[arg(long, global = true, default_value = "stacks", value_name = "PATH")]
+    #[arg(
+        help_heading = "Stacks",
+        long,
+        global = true,
+        default_value = "stacks",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
     /// Only the stacks whose name matches this glob (repeatable).
-    #[arg(long = "stack", global = true, value_name = "GLOB")]
+    #[arg(
+        help_heading = "Stacks",
+        long = "stack",
+        global = true,
+        value_name = "GLOB"
+    )]
     pub stacks: Vec<String>,
     /// AWS profile to use. As in the AWS CLI, an explicit --profile wins over credentials in the
     /// environment; without it, AWS_PROFILE and the default credential chain apply.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "AWS", long, global = true)]
     pub profile: Option<String>,
     /// Region for stacks whose config names none, as in the AWS CLI.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "AWS", long, global = true)]
     pub region: Option<String>,
     /// When to colour output.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(help_heading = "Output and logs", long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(help_heading = "Output and logs", long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Log filter (error, warn, info, debug, or a tracing filter); CFDEPLOY_LOG also sets it.
-    #[arg(long, global = true, env = "CFDEPLOY_LOG", default_value = "warn")]
+    #[arg(
+        help_heading = "Output and logs",
+        long,
+        global = true,
+        env = "CFDEPLOY_LOG",
+        default_value = "warn"
+    )]
     pub log_level: String,
     /// Seconds to wait for a connection to AWS (or GitHub).
-    #[arg(long, global = true, env = "CFDEPLOY_CONNECT_TIMEOUT", default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    #[arg(help_heading = "AWS", long, global = true, env = "CFDEPLOY_CONNECT_TIMEOUT", default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout: u64,
     /// Seconds to wait for one attempt of a call to be answered.
-    #[arg(long, global = true, env = "CFDEPLOY_CALL_TIMEOUT", default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(help_heading = "AWS", long, global = true, env = "CFDEPLOY_CALL_TIMEOUT", default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub call_timeout: u64,
     /// Attempts per AWS call, the first included (throttling and dropped connections are retried
     /// with exponential backoff).
-    #[arg(long, global = true, env = "CFDEPLOY_MAX_ATTEMPTS", default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(help_heading = "AWS", long, global = true, env = "CFDEPLOY_MAX_ATTEMPTS", default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
 }
 
@@ -68,14 +106,47 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a change set per stack and show what would change.
+    #[command(after_help = "Examples:
+  # show the plan (its change sets are removed afterwards)
+  cfdeploy plan
+  # keep them, for `apply --plan plan.json`
+  cfdeploy plan --out plan.json
+  # for a pull request
+  cfdeploy plan --format markdown
+  # exit 2 when anything would change
+  cfdeploy plan --detailed-exitcode")]
     Plan(PlanArgs),
     /// Execute the reviewed change sets (from `plan --out`), or plan and confirm first.
+    #[command(after_help = "Examples:
+  # execute exactly what was reviewed
+  cfdeploy apply --plan plan.json
+  # plan, show it, ask, apply
+  cfdeploy apply
+  # no canary: start every stack at once
+  cfdeploy apply --plan plan.json --canary 0
+  # one JSON line per stack event on stdout
+  cfdeploy apply --plan plan.json --events-format ndjson")]
     Apply(ApplyArgs),
     /// Show the diagnosis of a stack's most recent operation.
+    #[command(after_help = "Examples:
+  cfdeploy events orders-prod
+  # the one stack of the config the glob selects
+  cfdeploy --stack 'orders-*' events")]
     Events(EventsArgs),
     /// Repair stacks left failed: roll back, continue a failed rollback, or delete a failed create.
+    #[command(after_help = "Examples:
+  cfdeploy rollback orders-prod
+  # continue a failed rollback past a resource
+  cfdeploy rollback orders-prod --skip-resource OrdersTable
+  # delete a stack whose create failed
+  cfdeploy rollback orders-prod --delete")]
     Rollback(RollbackArgs),
     /// Post the plan as one living comment on the pull request (and to the job summary).
+    #[command(after_help = "Examples:
+  # in a pull_request workflow
+  cfdeploy comment --plan plan.json
+  # print the body instead of posting it
+  cfdeploy comment --plan plan.json --dry-run")]
     Comment(CommentArgs),
 }
 

@@ -303,3 +303,51 @@ fn stack_selection_means_the_same_on_every_command_that_takes_stacks() {
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("select the stacks when planning"));
 }
+
+#[test]
+fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
+    let help = |args: &[&str]| {
+        let out = run(std::process::Command::new(env!("CARGO_BIN_EXE_cfdeploy"))
+            .env_clear()
+            .args(args));
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        out.stdout
+    };
+    let top = help(&["-h"]);
+    for heading in [
+        "Stacks:",
+        "AWS:",
+        "Output and logs:",
+        "Examples:",
+        "Exit status:",
+    ] {
+        assert!(top.contains(heading), "{heading}\n{top}");
+    }
+    for command in ["plan", "apply", "events", "rollback", "comment"] {
+        let text = help(&[command, "-h"]);
+        assert!(text.contains("Examples:"), "{command}:\n{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            // Without a terminal, help is wrapped at 100 columns.
+            assert!(line.chars().count() <= 100, "{command}: {line}");
+            let option = line.trim_start();
+            let indent = line.len() - option.len();
+            if indent <= 6 && option.starts_with('-') {
+                // The description is after the flag (past two spaces) or on the next, deeper
+                // line; clap's own "[default: …]" alone is not one.
+                let own = option.split_once("  ").map(|(_, d)| d.trim());
+                let next = lines
+                    .get(i + 1)
+                    .filter(|n| n.len() - n.trim_start().len() > indent)
+                    .map(|n| n.trim());
+                let description = own.filter(|d| !d.is_empty()).or(next).unwrap_or("");
+                let described = !description.is_empty() && !description.starts_with('[');
+                assert!(
+                    described,
+                    "{command}: `{}` has no description",
+                    option.trim()
+                );
+            }
+        }
+    }
+}
