@@ -70,11 +70,21 @@ fn an_explicit_profile_wins_over_credentials_in_the_environment() {
 #[test]
 fn the_header_says_which_account_and_identity_the_run_acts_as() {
     let _g = serial();
-    let out = cfd(&fleet(), &["plan"]);
+    let ws = fleet();
+    let out = cfd(&ws, &["plan", "--out", "plan.json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let header = out.stderr.lines().next().unwrap();
     assert!(
         header.starts_with("cfdeploy plan: 1 stack · account ") && header.contains(" as arn:aws:"),
+        "{header}"
+    );
+    // Applying a saved plan says it once too, before anything runs.
+    let out = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let header = out.stderr.lines().next().unwrap();
+    assert!(
+        header.starts_with("cfdeploy apply: 1 stack, 1 to change · account ")
+            && header.contains(" as arn:aws:"),
         "{header}"
     );
 }

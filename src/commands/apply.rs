@@ -25,15 +25,17 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "apply");
     async {
         let masker = ctx.masker().await;
-        let (plan, specs) = match &args.plan {
+        // Planning now prints the identity in the plan's header; a saved plan's apply says it
+        // in its own.
+        let (plan, specs, who) = match &args.plan {
             Some(path) => {
                 let plan = from_plan_file(ctx, path)?;
                 let specs = ctx.stacks_for_saved_plan().await?;
-                super::say(&format!("cfdeploy apply: {}", ctx.identity().await?));
-                (plan, specs)
+                let who = format!(" · {}", ctx.identity().await?);
+                (plan, specs, who)
             }
             None => match plan_now(ctx, args, &masker).await? {
-                Some(plan) => (plan, ctx.selected_stacks().await?),
+                Some(plan) => (plan, ctx.selected_stacks().await?, String::new()),
                 None => return Ok(Exit::Failure),
             },
         };
@@ -45,7 +47,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
             .filter(|s| s.status.has_changes())
             .count();
         crate::commands::say(&format!(
-            "cfdeploy apply: {}, {executing} to change · correlation id {}",
+            "cfdeploy apply: {}, {executing} to change{who} · correlation id {}",
             super::stacks(plan.stacks.len()),
             ctx.run.correlation_id
         ));
