@@ -925,3 +925,67 @@ fn a_root_cause_shared_by_several_stacks_is_explained_once() {
         cfd(&ws, &["rollback", n, "--delete"]);
     }
 }
+
+#[test]
+fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
+    let _g = serial();
+    let names = [
+        unique("live-progress-orders-service"),
+        unique("live-b"),
+        unique("live-progress-c"),
+    ];
+    let ws = fleet(
+        &names
+            .iter()
+            .map(|n| (n.as_str(), "templates/queue-service.yaml"))
+            .collect::<Vec<_>>(),
+        "",
+    );
+    let planned = cfd(&ws, &["plan", "--out", "plan.json"]);
+    assert_eq!(planned.code, 0, "{}\n{}", planned.stdout, planned.stderr);
+    delay(0.3);
+    let columns = 60;
+    let (code, screen) = support::terminal::run_on_terminal(
+        &cmd(&ws, &["apply", "--plan", "plan.json", "--color", "never"]),
+        columns,
+    );
+    delay(0.0);
+    assert_eq!(code, 0, "{}", screen.join("\n"));
+    let time = |row: &str| {
+        let last = row.split_whitespace().last().unwrap_or("");
+        last.ends_with('s') && last.contains('m')
+    };
+    for name in &names {
+        // The live rows begin with the stack's name; the outcome table's rows with a border.
+        let rows: Vec<&String> = screen
+            .iter()
+            .filter(|r| r.starts_with(name.as_str()))
+            .collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "one live row for {name}, no stale copy:\n{}",
+            screen.join("\n")
+        );
+        assert!(
+            time(rows[0]) && rows[0].contains("created"),
+            "the row ends with its time on the same screen row (it did not wrap): {:?}\n{}",
+            rows[0],
+            screen.join("\n")
+        );
+        assert!(rows[0].chars().count() < columns, "{:?}", rows[0]);
+    }
+    // The name column is as wide as the longest name from the start: the states line up.
+    let starts: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            let row = screen.iter().find(|r| r.starts_with(n.as_str())).unwrap();
+            row.find("created").unwrap()
+        })
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "{starts:?}\n{}",
+        screen.join("\n")
+    );
+}
