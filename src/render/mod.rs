@@ -139,7 +139,7 @@ pub fn new_table(width: Option<u16>) -> comfy_table::Table {
 }
 
 /// Longest word a column that wraps between words keeps whole; longer ones (URLs, ARNs) may break.
-const MAX_UNBROKEN_WORD: usize = 30;
+pub(crate) const MAX_UNBROKEN_WORD: usize = 30;
 
 /// How a table column may wrap in a narrow terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,12 +23,12 @@ pub fn plan(out: &mut dyn Write, plan: &Masked<Plan>, style: Style) -> io::Resul
         writeln!(out)?;
     }
     let summary = plan.summary();
-    writeln!(
-        out,
-        "{} {}",
-        paint(style, BOLD, "Plan:"),
-        summary_line(&summary)
-    )?;
+    let line = super::wrap(
+        &format!("{} {}", paint(style, BOLD, "Plan:"), summary_line(&summary)),
+        style.width,
+        2,
+    );
+    writeln!(out, "{line}")?;
     writeln!(
         out,
         "{}",
@@ -56,7 +56,11 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         paint(style, color, label)
     )?;
     if let Some(error) = &stack.error {
-        writeln!(out, "  {}", paint(style, RED, error))?;
+        // An error may hold lines of its own (a hint under the cause); each is wrapped.
+        for line in error.lines() {
+            let wrapped = super::wrap(&format!("  {line}"), style.width, 4);
+            writeln!(out, "{}", paint(style, RED, &wrapped))?;
+        }
         writeln!(
             out,
             "  {}",
@@ -92,17 +96,18 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         } else {
             ""
         };
-        writeln!(
-            out,
-            "  {}",
-            paint(
-                style,
-                RED_BOLD,
-                &format!("⚠ destructive: {reason}{allowed}")
-            )
-        )?;
+        let text = super::wrap(
+            &format!("  ⚠ destructive: {reason}{allowed}"),
+            style.width,
+            4,
+        );
+        for line in text.lines() {
+            writeln!(out, "{}", paint(style, RED_BOLD, line))?;
+        }
     }
-    if !stack.changes.is_empty() {
+    if !stack.changes.is_empty() && !table_fits(&stack.changes, style) {
+        changes_stacked(out, &stack.changes, style)?;
+    } else if !stack.changes.is_empty() {
         let (table, moved) = resource_table(stack, style);
         writeln!(out, "{table}")?;
         if !moved.is_empty() {
@@ -163,6 +168,100 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
                 line.to_string()
             };
             writeln!(out, "    {colored}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the resource table fits the terminal with every word whole: the identifier columns
+/// whole, and a Changes column as wide as its longest word (up to `MAX_UNBROKEN_WORD`).
+fn table_fits(changes: &[crate::model::ResourceChange], style: Style) -> bool {
+    let Some(width) = style.width.map(usize::from) else {
+        return true;
+    };
+    // Each column takes its padding and one border; the table one more border.
+    let action = changes
+        .iter()
+        .map(|c| c.action.as_str().len() + if c.destructive.is_some() { 2 } else { 0 })
+        .chain(["Action".len()])
+        .max()
+        .unwrap_or(0);
+    let ids = action
+        + widest(
+            &changes
+                .iter()
+                .map(|c| c.logical_id.clone())
+                .collect::<Vec<_>>(),
+            "Logical ID",
+        )
+        + widest(
+            &changes
+                .iter()
+                .map(|c| c.resource_type.clone())
+                .collect::<Vec<_>>(),
+            "Type",
+        )
+        + 9;
+    let replacement = if shows_replacement(changes) {
+        "Replacement".len() + 3
+    } else {
+        0
+    };
+    let longest_word = changes
+        .iter()
+        .flat_map(|c| c.details.iter().map(|d| detail_line(d, style)))
+        .flat_map(|text| {
+            text.split_whitespace()
+                .map(visible_width)
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or(0)
+        .clamp("Changes".len(), super::MAX_UNBROKEN_WORD);
+    // Its padding and border, and the table's closing border.
+    ids + replacement + longest_word + 4 <= width
+}
+
+/// The resource changes one after the other, for a terminal too narrow for the table: each
+/// change's action, logical id and type, then what changes, wrapped between words.
+fn changes_stacked(
+    out: &mut dyn Write,
+    changes: &[crate::model::ResourceChange],
+    style: Style,
+) -> io::Result<()> {
+    for c in changes {
+        let action = match c.action {
+            Action::Add => paint(style, GREEN, "Add"),
+            Action::Modify => paint(style, YELLOW, "Modify"),
+            Action::Remove => paint(style, RED, "Remove"),
+            ref other => other.as_str().to_string(),
+        };
+        let mark = if c.destructive.is_some() { " ⚠" } else { "" };
+        let replacement = match &c.replacement {
+            Some(Replacement::True) => format!(" {}", paint(style, RED_BOLD, "(replacement)")),
+            Some(Replacement::Conditional) => {
+                format!(" {}", paint(style, YELLOW, "(may be replaced)"))
+            }
+            _ => String::new(),
+        };
+        let head = format!(
+            "  {action}{mark} {} {}{replacement}",
+            paint(style, BOLD, &c.logical_id),
+            c.resource_type
+        );
+        writeln!(out, "{}", super::wrap(&head, style.width, 4))?;
+        let policy = c.policy_action.as_deref().map(super::policy_words);
+        let details = c.details.iter().map(|d| detail_line(d, style));
+        for text in policy.into_iter().chain(details) {
+            for line in text.lines() {
+                let depth = 4 + (line.len() - line.trim_start().len());
+                let indented = format!("{}{}", " ".repeat(depth), line.trim_start());
+                writeln!(out, "{}", super::wrap(&indented, style.width, depth + 2))?;
+            }
+        }
+        if let Some(physical) = &c.physical_id {
+            let line = format!("    {}", paint(style, DIM, physical));
+            writeln!(out, "{line}")?;
         }
     }
     Ok(())
@@ -237,7 +336,7 @@ fn resource_table(stack: &StackPlan, style: Style) -> (Table, Vec<(String, Strin
                 .collect();
         }
     }
-    if changes.iter().any(|c| c.replacement.is_some()) {
+    if shows_replacement(changes) {
         columns.push(Column {
             header: "Replacement",
             fit: Fit::Whole,
@@ -293,6 +392,17 @@ fn resource_table(stack: &StackPlan, style: Style) -> (Table, Vec<(String, Strin
     (table, moved)
 }
 
+/// Whether the Replacement column says anything: a column of `False` only takes room from the
+/// changes (a property that forces replacement is marked in the Changes column either way).
+fn shows_replacement(changes: &[crate::model::ResourceChange]) -> bool {
+    changes.iter().any(|c| {
+        matches!(
+            c.replacement,
+            Some(Replacement::True) | Some(Replacement::Conditional)
+        )
+    })
+}
+
 /// The widest cell of a column, header included, in terminal columns.
 fn widest(cells: &[String], header: &str) -> usize {
     cells
@@ -314,7 +424,7 @@ fn fits_whole(
     let Some(width) = style.width.map(usize::from) else {
         return true;
     };
-    let replacement = if changes.iter().any(|c| c.replacement.is_some()) {
+    let replacement = if shows_replacement(changes) {
         "Replacement".len() + 3
     } else {
         0

@@ -280,6 +280,85 @@ fn table_in_a_narrow_terminal_never_splits_identifiers() {
 }
 
 #[test]
+fn at_every_width_words_stay_whole_and_lines_fit() {
+    // Narrow terminals get the changes one after the other instead of a table that would cut
+    // words; at every width, identifiers, property names and values are whole.
+    for width in (40..=140).step_by(4) {
+        let text = render(
+            Format::Table,
+            Style {
+                color: false,
+                width: Some(width),
+            },
+        );
+        for word in [
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            "AWS::DynamoDB::Table",
+            "OrdersTable",
+            "VisibilityTimeout:",
+            "maxReceiveCount:",
+            "orders-v2",
+            "[replaces]",
+        ] {
+            assert!(
+                text.contains(word),
+                "{width} columns: {word} was split:\n{text}"
+            );
+        }
+        for line in text.lines().filter(|l| l.starts_with(['┌', '│', '└', '╞'])) {
+            assert!(
+                line.chars().count() <= usize::from(width),
+                "{width} columns: {line}"
+            );
+        }
+    }
+    let narrow = render(
+        Format::Table,
+        Style {
+            color: false,
+            width: Some(50),
+        },
+    );
+    assert!(
+        narrow.contains("  Modify ⚠ OrdersTable AWS::DynamoDB::Table\n    (replacement)"),
+        "{narrow}"
+    );
+    for line in narrow.lines() {
+        assert!(
+            line.chars().count() <= 50
+                || !line.contains(' ')
+                || line.trim_start().starts_with("https://"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_replacement_column_of_only_false_is_left_out() {
+    let mut p = sample_plan();
+    p.stacks.retain(|s| s.stack == "orders-prod");
+    let stack = &mut p.stacks[0];
+    stack
+        .changes
+        .retain(|c| c.replacement == Some(Replacement::False));
+    assert!(!stack.changes.is_empty());
+    let mut out = Vec::new();
+    plan(
+        &mut out,
+        &crate::mask::Masker::default().mask(p),
+        Format::Table,
+        Style {
+            color: false,
+            width: Some(120),
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("Replacement"), "{text}");
+    assert!(text.contains("│ Modify"), "{text}");
+}
+
+#[test]
 fn table_with_colour_only_adds_emphasis() {
     let colored = render(
         Format::Table,
