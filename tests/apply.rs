@@ -956,10 +956,11 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
         last.ends_with('s') && last.contains('m')
     };
     for name in &names {
-        // The live rows begin with the stack's name; the outcome table's rows with a border.
+        // The live rows begin with the stack's name and a column gap; the outcomes after them
+        // (one per stack, "name · result · …" at this width) are not live rows.
         let rows: Vec<&String> = screen
             .iter()
-            .filter(|r| r.starts_with(name.as_str()))
+            .filter(|r| r.starts_with(&format!("{name}  ")))
             .collect();
         assert_eq!(
             rows.len(),
@@ -979,7 +980,10 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
     let starts: Vec<usize> = names
         .iter()
         .map(|n| {
-            let row = screen.iter().find(|r| r.starts_with(n.as_str())).unwrap();
+            let row = screen
+                .iter()
+                .find(|r| r.starts_with(&format!("{n}  ")))
+                .unwrap();
             row.find("created").unwrap()
         })
         .collect();
@@ -988,4 +992,14 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
         "{starts:?}\n{}",
         screen.join("\n")
     );
+    // At this width the outcomes follow one per stack, nothing cut.
+    for name in &names {
+        assert!(
+            screen
+                .iter()
+                .any(|r| r.starts_with(&format!("{name} · created"))),
+            "{}",
+            screen.join("\n")
+        );
+    }
 }

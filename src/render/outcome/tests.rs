@@ -114,3 +114,58 @@ fn a_diagnosis_fits_every_common_terminal_width() {
         );
     }
 }
+
+#[test]
+fn the_outcomes_table_keeps_statuses_whole_and_wraps_notes_between_words() {
+    let outcome = |stack: &str, kind, status, message: Option<&str>| Outcome {
+        stack: stack.into(),
+        region: "us-east-1".into(),
+        kind,
+        status,
+        seconds: 75.0,
+        message: message.map(str::to_string),
+        diagnosis: None,
+    };
+    let outcomes = vec![
+        outcome(
+            "orders-prod",
+            OutcomeKind::RolledBack,
+            Some(crate::model::StackStatus::UpdateRollbackComplete),
+            None,
+        ),
+        outcome(
+            "billing-prod",
+            OutcomeKind::NotStarted,
+            None,
+            Some("not started: an earlier stack failed (--max-failures 1); its change set was deleted"),
+        ),
+    ];
+    for width in [60u16, 72, 80, 100] {
+        let mut out = Vec::new();
+        super::outcomes(
+            &mut out,
+            &crate::mask::Masker::default().mask(outcomes.clone()),
+            Style {
+                color: false,
+                width: Some(width),
+            },
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= usize::from(width),
+                "{width}: too wide: {line}\n{text}"
+            );
+        }
+        for whole in [
+            "UPDATE_ROLLBACK_COMPLETE",
+            "billing-prod",
+            "--max-failures",
+            "deleted",
+            "rolled",
+        ] {
+            assert!(text.contains(whole), "{width}: {whole} was split:\n{text}");
+        }
+    }
+}
