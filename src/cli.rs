@@ -141,6 +141,13 @@ pub enum Command {
   # delete a stack whose create failed
   cfdeploy rollback orders-prod --delete")]
     Rollback(RollbackArgs),
+    /// Show a saved plan (from `plan --out`) again, in any format, without asking AWS.
+    #[command(after_help = "Examples:
+  # the plan a pull request reviewed, as a table
+  cfdeploy show plan.json
+  # part of it, as markdown
+  cfdeploy --stack 'orders-*' show plan.json --format markdown")]
+    Show(ShowArgs),
     /// Post the plan as one living comment on the pull request (and to the job summary).
     #[command(after_help = "Examples:
   # in a pull_request workflow
@@ -148,6 +155,19 @@ pub enum Command {
   # print the body instead of posting it
   cfdeploy comment --plan plan.json --dry-run")]
     Comment(CommentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan to show (written by `plan --out`).
+    #[arg(value_name = "FILE")]
+    pub plan: PathBuf,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit 2 instead of 0 when any stack of the plan has changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]

@@ -618,3 +618,58 @@ fn real_public_templates_plan_cleanly() {
         "the VPC template alone adds 26 resources"
     );
 }
+
+#[test]
+fn show_renders_a_saved_plan_again_in_every_format_without_asking_aws() {
+    let (a, b) = (unique("show-a"), unique("show-b"));
+    let ws = fleet("templates/queue-service.yaml", &[(&a, &a), (&b, &b)]);
+    let planned = plan(&ws, &["--out", "plan.json"]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    // Nothing listens on this port: any AWS call would fail.
+    let show = |args: &[&str]| {
+        run(cfdeploy("http://127.0.0.1:9", ws.path())
+            .args(["--config", "stacks.yaml"])
+            .args(args))
+    };
+
+    let table = show(&["show", "plan.json"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert_eq!(
+        table.stdout, planned.stdout,
+        "the same table as when it was planned"
+    );
+    assert!(!table.stdout.contains(SECRET));
+
+    let doc = json(&show(&["show", "plan.json", "--format", "json"]).stdout);
+    let saved = json(&std::fs::read_to_string(ws.path().join("plan.json")).unwrap());
+    assert_eq!(doc["stacks"], saved["stacks"], "the saved plan, read back");
+    assert_eq!(doc["correlation_id"], saved["correlation_id"]);
+
+    let md = show(&["--stack", &a, "show", "plan.json", "--format", "markdown"]);
+    assert!(md.stdout.starts_with("### cfdeploy plan"), "{}", md.stdout);
+    assert!(
+        md.stdout.contains(&a) && !md.stdout.contains(&b),
+        "{}",
+        md.stdout
+    );
+    assert_eq!(
+        show(&["show", "plan.json", "--detailed-exitcode"]).code,
+        2,
+        "changes present"
+    );
+
+    // A plan file that was edited is refused with what is wrong, as apply refuses it.
+    let mut edited = saved.clone();
+    edited["stacks"][0]["surprise"] = serde_json::json!(true);
+    ws.write("edited.json", &edited.to_string());
+    let refused = show(&["show", "edited.json"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("edited.json") && refused.stderr.contains("surprise"),
+        "{}",
+        refused.stderr
+    );
+    let none = show(&["--stack", "nope-*", "show", "plan.json"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no stack to show"), "{}", none.stderr);
+}

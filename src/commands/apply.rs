@@ -3,7 +3,7 @@
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::Result;
 use tracing::Instrument;
 
 use crate::apply::{apply_plan, ApplyOptions, StackOptions};
@@ -14,7 +14,6 @@ use crate::engine::Events;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
 use crate::model::{Outcome, OutcomeKind, Plan};
-use crate::planfile;
 use crate::poll::PollOptions;
 use crate::progress::{Progress, ProgressMode};
 use crate::render::{self, outcome, Format, Style};
@@ -29,7 +28,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         // in its own.
         let (plan, specs, who) = match &args.plan {
             Some(path) => {
-                let plan = from_plan_file(ctx, path)?;
+                let plan = super::saved_plan(ctx, path, "apply")?;
                 let specs = ctx.stacks_for_saved_plan().await?;
                 let who = format!(" · {}", ctx.identity().await?);
                 (plan, specs, who)
@@ -134,27 +133,6 @@ fn report(
 }
 
 /// The plan file, narrowed to the stacks `--stack` selects.
-fn from_plan_file(ctx: &Context, path: &std::path::Path) -> Result<Plan> {
-    let mut plan = planfile::read(path)?;
-    let patterns: Vec<glob::Pattern> = ctx
-        .global
-        .stacks
-        .iter()
-        .map(|s| {
-            glob::Pattern::new(s).with_context(|| format!("--stack `{s}` is not a valid glob"))
-        })
-        .collect::<Result<_>>()?;
-    plan.stacks
-        .retain(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.stack)));
-    if plan.stacks.is_empty() {
-        bail!(
-            "{}: no stack to apply (the plan is empty or --stack matched none of it)",
-            path.display()
-        );
-    }
-    Ok(plan)
-}
-
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
 async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
     let plan = super::plan::plan_selected(ctx, args.concurrency, masker).await?;

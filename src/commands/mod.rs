@@ -6,12 +6,14 @@ pub mod comment;
 pub mod events;
 pub mod plan;
 pub mod rollback;
+pub mod show;
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::context::Context;
 use crate::exit::Exit;
 use crate::progress::{Progress, ProgressMode};
 
@@ -62,6 +64,30 @@ pub fn say(line: &str) {
 pub fn usage(message: &str) -> Result<Exit> {
     say(&format!("error: {message}"));
     Ok(Exit::Usage)
+}
+
+/// A saved plan, read through the strict, bounded reader, narrowed to the stacks `--stack`
+/// selects; an empty result is an error that says what to `verb`.
+pub fn saved_plan(ctx: &Context, path: &std::path::Path, verb: &str) -> Result<crate::model::Plan> {
+    let mut plan = crate::planfile::read(path)?;
+    let patterns: Vec<glob::Pattern> = ctx
+        .global
+        .stacks
+        .iter()
+        .map(|s| {
+            glob::Pattern::new(s)
+                .map_err(|e| anyhow::anyhow!("--stack `{s}` is not a valid glob: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    plan.stacks
+        .retain(|s| patterns.is_empty() || patterns.iter().any(|p| p.matches(&s.stack)));
+    if plan.stacks.is_empty() {
+        anyhow::bail!(
+            "{}: no stack to {verb} (the plan is empty or --stack matched none of it)",
+            path.display()
+        );
+    }
+    Ok(plan)
 }
 
 /// `1 stack` / `3 stacks`.
