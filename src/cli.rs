@@ -148,6 +148,13 @@ pub enum Command {
   # part of it, as markdown
   cfdeploy --stack 'orders-*' show plan.json --format markdown")]
     Show(ShowArgs),
+    /// Print deployed stacks' outputs (table, JSON, or KEY=value lines).
+    #[command(after_help = "Examples:
+  # every stack of the config
+  cfdeploy outputs
+  # one stack's outputs for later steps of a GitHub Actions job
+  cfdeploy outputs orders-prod --format env >> \"$GITHUB_OUTPUT\"")]
+    Outputs(OutputsArgs),
     /// Post the plan as one living comment on the pull request (and to the job summary).
     #[command(after_help = "Examples:
   # in a pull_request workflow
@@ -168,6 +175,24 @@ pub struct ShowArgs {
     /// Exit 2 instead of 0 when any stack of the plan has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// The stacks (names); without any, every stack of the config (or those --stack selects).
+    #[arg(value_name = "STACK")]
+    pub names: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = OutputsFormat::Table)]
+    pub format: OutputsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    Table,
+    Json,
+    /// KEY=value lines (the stack's name before the key when several stacks are shown).
+    Env,
 }
 
 #[derive(Debug, Args)]

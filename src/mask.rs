@@ -206,6 +206,20 @@ impl<T: Scrub> Scrub for Vec<T> {
     }
 }
 
+impl Scrub for crate::model::StackOutput {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.value.scrub_with(m);
+        self.description.scrub_with(m);
+    }
+}
+
+impl Scrub for crate::model::StackOutputs {
+    fn scrub_with(&mut self, m: &Masker) {
+        self.outputs.scrub_with(m);
+        self.error.scrub_with(m);
+    }
+}
+
 impl Scrub for Plan {
     fn scrub_with(&mut self, m: &Masker) {
         self.stacks.scrub_with(m);

@@ -1003,3 +1003,54 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
         );
     }
 }
+
+#[test]
+fn outputs_of_deployed_stacks_as_a_table_json_and_env_lines() {
+    let _g = serial();
+    let (a, b) = (unique("out-a"), unique("out-b"));
+    let ws = fleet(
+        &[
+            (&a, "templates/queue-service.yaml"),
+            (&b, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let applied = plan_and_apply(&ws, &[]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    let table = cfd(&ws, &["outputs"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    for name in [&a, &b] {
+        assert!(
+            table
+                .stdout
+                .contains(&format!("{name} (us-east-1)\n  WorkQueueUrl  https://sqs.")),
+            "{}",
+            table.stdout
+        );
+    }
+    let doc = json(&cfd(&ws, &["outputs", &a, "--format", "json"]).stdout);
+    assert_eq!(doc["kind"], "outputs");
+    assert_eq!(doc["stacks"].as_array().unwrap().len(), 1);
+    let url = doc["stacks"][0]["outputs"][0]["value"].as_str().unwrap();
+    assert!(url.starts_with("https://sqs.") && url.contains(&a), "{doc}");
+
+    let env = cfd(&ws, &["outputs", &a, "--format", "env"]);
+    assert_eq!(env.stdout, format!("WorkQueueUrl={url}\n"));
+    let both = cfd(&ws, &["--stack", "out-*", "outputs", "--format", "env"]);
+    assert_eq!(both.stdout.lines().count(), 2, "{}", both.stdout);
+    assert!(both
+        .stdout
+        .contains(&format!("{}_WorkQueueUrl=", a.replace('-', "_"))));
+
+    // A stack that is not deployed is named, and the exit says so.
+    let missing = cfd(&ws, &["outputs", "never-deployed"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stdout
+            .contains("never-deployed (us-east-1)\n  does not exist in us-east-1"),
+        "{}",
+        missing.stdout
+    );
+}

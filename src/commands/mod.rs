@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod comment;
 pub mod events;
+pub mod outputs;
 pub mod plan;
 pub mod rollback;
 pub mod show;

@@ -254,6 +254,27 @@ pub struct Stack {
     pub parameters: Vec<(String, String)>,
     /// The stack's tags.
     pub tags: Vec<(String, String)>,
+    /// What the stack's template outputs, in CloudFormation's order.
+    pub outputs: Vec<StackOutput>,
+}
+
+/// A deployed stack's outputs, or why they could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOutputs {
+    pub stack: String,
+    pub region: String,
+    pub outputs: Vec<StackOutput>,
+    pub error: Option<String>,
+}
+
+/// One output of a deployed stack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StackOutput {
+    pub key: String,
+    pub value: String,
+    pub description: Option<String>,
+    /// The name other stacks import it by, when it is exported.
+    pub export_name: Option<String>,
 }
 
 /// The status of a stack event (`ResourceStatus`). For the stack's own events it is a stack

@@ -4,6 +4,7 @@
 pub mod json;
 pub mod markdown;
 pub mod outcome;
+pub mod outputs;
 pub mod table;
 
 use std::io::{self, Write};

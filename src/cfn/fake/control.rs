@@ -28,6 +28,7 @@ impl FakeCfn {
                 creation_time: Some("2026-11-01T10:00:00Z".to_string()),
                 parameters: vec![("Name".to_string(), name.to_string())],
                 tags: vec![],
+                outputs: vec![],
             };
             let mut fake = FakeStack {
                 stack,
@@ -148,6 +149,7 @@ impl FakeCfn {
                         creation_time: None,
                         parameters: vec![],
                         tags: vec![],
+                        outputs: vec![],
                     },
                     events: vec![],
                     pending: VecDeque::new(),

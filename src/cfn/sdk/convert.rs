@@ -192,6 +192,16 @@ pub(super) fn convert_stack(s: &t::Stack) -> Stack {
                 )
             })
             .collect(),
+        outputs: s
+            .outputs()
+            .iter()
+            .map(|o| crate::model::StackOutput {
+                key: o.output_key().unwrap_or_default().to_string(),
+                value: o.output_value().unwrap_or_default().to_string(),
+                description: o.description().map(str::to_string),
+                export_name: o.export_name().map(str::to_string),
+            })
+            .collect(),
     }
 }
 
