@@ -333,7 +333,9 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
     ] {
         assert!(top.contains(heading), "{heading}\n{top}");
     }
-    for command in ["plan", "apply", "show", "outputs", "events", "rollback", "comment"] {
+    for command in [
+        "plan", "apply", "show", "outputs", "events", "rollback", "comment",
+    ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");
         let lines: Vec<&str> = text.lines().collect();
