@@ -285,6 +285,25 @@ impl Context {
         Ok(specs.into_iter().map(|s| s.name).collect())
     }
 
+    /// For commands that take stack names: the `named` ones, then those `--stack` selects from
+    /// the config; with neither, every stack of the config when `all_by_default`, else none.
+    pub async fn named_and_selected(
+        &self,
+        named: &[String],
+        all_by_default: bool,
+    ) -> Result<Vec<String>> {
+        let mut names = named.to_vec();
+        let select = !self.global.stacks.is_empty() || (names.is_empty() && all_by_default);
+        if select {
+            for name in self.selected_names().await? {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// What to mask in every output: the NoEcho values and `mask:` patterns of the whole config,
     /// as far as it loads.
     pub async fn masker(&self) -> Masker {

@@ -11,14 +11,7 @@ use crate::render::outputs;
 
 pub async fn run(ctx: &Context, args: &OutputsArgs) -> Result<Exit> {
     // Named stacks, plus those --stack selects; neither means every stack of the config.
-    let mut names = args.names.clone();
-    if names.is_empty() || !ctx.global.stacks.is_empty() {
-        for name in ctx.selected_names().await? {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-    }
+    let names = ctx.named_and_selected(&args.names, true).await?;
     let who = ctx.identity().await?;
     tracing::info!(identity = %who, "acting as");
     let cfn = ctx.cfn().await;

@@ -14,14 +14,7 @@ use crate::progress::Progress;
 use crate::render::outcome;
 
 pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
-    let mut stacks = args.names.clone();
-    if !ctx.global.stacks.is_empty() {
-        for name in ctx.selected_names().await? {
-            if !stacks.contains(&name) {
-                stacks.push(name);
-            }
-        }
-    }
+    let stacks = ctx.named_and_selected(&args.names, false).await?;
     if stacks.is_empty() {
         return super::usage(
             "name the stacks to repair: `cfdeploy rollback STACK…` (or `--stack GLOB` to select them from the config)",
