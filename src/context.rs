@@ -13,6 +13,7 @@ use anyhow::{bail, Result};
 use tokio::sync::OnceCell;
 
 use crate::cfn::sdk::{SdkCloudFormation, SdkOptions};
+use crate::cfn::CfnError;
 use crate::cli::{ColorChoice, GlobalArgs};
 use crate::config::{self, ConfigError, LoadContext, StackSpec};
 use crate::mask::Masker;
@@ -217,9 +218,29 @@ impl Context {
         };
         match self.cfn().await.identity(&region).await {
             Ok(who) => Ok(format!("account {} as {}", who.account, who.arn)),
-            Err(e) => bail!(
+            // Missing or rejected credentials: nothing else can work either, so this is the one
+            // error the run shows.
+            Err(e @ CfnError::Credentials { .. }) => bail!(
                 "cannot tell who this run acts as ({tried}): {e}\nnothing was sent to CloudFormation; check the credentials: `aws sso login`, `aws sts get-caller-identity --profile NAME`, or pass --profile"
             ),
+            // A name that does not resolve or a port where nothing listens will not serve
+            // CloudFormation either.
+            Err(e @ CfnError::Transport { .. })
+                if e.message().contains("dns error") || e.message().contains("Connection refused") =>
+            {
+                bail!(
+                    "cannot reach AWS: {e}\nnothing was sent to CloudFormation; check the region (--region), AWS_ENDPOINT_URL, the network or a proxy"
+                )
+            }
+            // STS answered, but not with an identity (an endpoint without STS, say): the run goes
+            // on, and the header says the account is unknown and why.
+            Err(e) => {
+                tracing::info!(error = %e, "STS did not say who this run acts as");
+                Ok(format!(
+                    "account unknown (GetCallerIdentity: {})",
+                    crate::render::truncate(e.message(), 80)
+                ))
+            }
         }
     }
 

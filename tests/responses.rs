@@ -198,3 +198,32 @@ fn a_busy_stack_gets_no_change_set() {
     );
     assert_eq!(replay.actions(), ["DescribeStacks"]);
 }
+
+#[test]
+fn an_endpoint_without_sts_is_named_in_the_header_and_the_run_goes_on() {
+    let replay = Replay::start_without_sts(|r| {
+        match r["Action"].as_str() {
+        "GetCallerIdentity" => (
+            400,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Could not find operation GetCallerIdentity</Message></Error><RequestId>0</RequestId></ErrorResponse>".to_string(),
+        ),
+        "DescribeStacks" => fixture("describe-stacks-update-in-progress.xml"),
+        other => panic!("unexpected {other}"),
+    }
+    });
+    let ws = workspace();
+    let out = run(cfdeploy(&replay.endpoint, ws.path()).args(["plan", "--config", "stacks.yaml"]));
+    let header = out.stderr.lines().next().unwrap_or("");
+    assert!(
+        header.contains("account unknown (GetCallerIdentity: Could not find operation"),
+        "{}",
+        out.stderr
+    );
+    // CloudFormation is still asked, and the stack reported as it is.
+    assert!(
+        out.stdout.contains("orders-prod  us-east-1  busy"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.code, 1);
+}

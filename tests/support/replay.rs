@@ -21,6 +21,18 @@ pub struct Replay {
 
 impl Replay {
     pub fn start(route: impl Fn(&Request) -> Answer + Send + Sync + 'static) -> Replay {
+        Replay::serve_with(route, true)
+    }
+
+    /// A replay whose scenario answers STS too (an endpoint without STS, say).
+    pub fn start_without_sts(route: impl Fn(&Request) -> Answer + Send + Sync + 'static) -> Replay {
+        Replay::serve_with(route, false)
+    }
+
+    fn serve_with(
+        route: impl Fn(&Request) -> Answer + Send + Sync + 'static,
+        answer_sts: bool,
+    ) -> Replay {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -30,7 +42,7 @@ impl Replay {
             for stream in listener.incoming().flatten() {
                 let log = Arc::clone(&log);
                 let route = Arc::clone(&route);
-                std::thread::spawn(move || serve(stream, route.as_ref(), &log));
+                std::thread::spawn(move || serve(stream, route.as_ref(), &log, answer_sts));
             }
         });
         Replay { endpoint, requests }
@@ -46,7 +58,7 @@ impl Replay {
     }
 }
 
-fn serve(stream: std::net::TcpStream, route: &Route, log: &Mutex<Vec<Request>>) {
+fn serve(stream: std::net::TcpStream, route: &Route, log: &Mutex<Vec<Request>>, answer_sts: bool) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     loop {
@@ -77,7 +89,7 @@ fn serve(stream: std::net::TcpStream, route: &Route, log: &Mutex<Vec<Request>>) 
             .map(|(k, v)| (decode(k), decode(v)))
             .collect();
         // Every run asks who it acts as first (STS); that is not the scenario's business.
-        if request.get("Action").map(String::as_str) == Some("GetCallerIdentity") {
+        if answer_sts && request.get("Action").map(String::as_str) == Some("GetCallerIdentity") {
             let xml = IDENTITY_XML;
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",

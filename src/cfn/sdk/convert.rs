@@ -129,7 +129,11 @@ where
             if call.attempts == 1 { "" } else { "s" }
         )
     } else if matches!(err, SdkError::DispatchFailure(_)) {
-        format!("could not reach {}: {}", call.endpoint, last_cause(&detail))
+        format!(
+            "could not reach {}: {}",
+            call.endpoint,
+            readable_cause(&err)
+        )
     } else {
         detail
     };
@@ -149,15 +153,6 @@ fn readable_cause(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     readable
-}
-
-/// The innermost cause of an error chain printed as `a: b: c`.
-fn last_cause(detail: &str) -> &str {
-    detail
-        .rsplit(": ")
-        .find(|part| !part.trim().is_empty())
-        .unwrap_or(detail)
-        .trim()
 }
 
 pub(super) fn convert_stack(s: &t::Stack) -> Stack {

@@ -25,6 +25,9 @@ use super::{
 };
 use crate::model::{ChangeSetPage, ChangeSetStatus, Stack, StackEventPage};
 
+/// Longest wait for STS to say who the run acts as.
+const IDENTITY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long throttling is waited out before a call fails: long enough for any fleet to get its
 /// turn under an account's limit.
 const THROTTLING_DEADLINE: Duration = Duration::from_secs(15 * 60);
@@ -139,9 +142,27 @@ impl SdkCloudFormation {
             .region(Region::new(region.to_string()))
             .build();
         let client = aws_sdk_sts::Client::from_conf(conf);
-        let out = self
-            .send(op, region, || client.get_caller_identity().send())
-            .await?;
+        // One attempt, briefly: who the run acts as is for the header, and an endpoint that
+        // cannot say is reported by the CloudFormation calls with their own retries.
+        self.governor.acquire(region).await;
+        let limit = self.call_timeout.min(IDENTITY_TIMEOUT);
+        let out = match tokio::time::timeout(limit, client.get_caller_identity().send()).await {
+            Ok(Ok(out)) => {
+                self.governor.succeeded(region);
+                out
+            }
+            Ok(Err(e)) => return Err(self.error(op, region, e)),
+            Err(_) => {
+                return Err(CfnError::Transport {
+                    operation: op.to_string(),
+                    message: format!(
+                        "no answer from {} within {}s",
+                        self.endpoint(region),
+                        limit.as_secs()
+                    ),
+                })
+            }
+        };
         Ok(Identity {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
