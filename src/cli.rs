@@ -141,6 +141,13 @@ pub enum Command {
   # delete a stack whose create failed
   cfdeploy rollback orders-prod --delete")]
     Rollback(RollbackArgs),
+    /// Check the stack config and templates without AWS (for pre-commit hooks and editors).
+    #[command(after_help = "Examples:
+  # every stack of ./stacks
+  cfdeploy validate
+  # as a pre-commit hook: exit 1 and every problem at once when anything is wrong
+  cfdeploy validate --config stacks")]
+    Validate,
     /// Show a saved plan (from `plan --out`) again, in any format, without asking AWS.
     #[command(after_help = "Examples:
   # the plan a pull request reviewed, as a table

@@ -299,6 +299,12 @@ impl Context {
         Ok(self.load(&self.global.stacks, false).await?)
     }
 
+    /// The stacks `--stack` selects, checked as `plan` checks them, with every problem kept
+    /// apart (for `validate`, which sorts them).
+    pub async fn checked_stacks(&self) -> Result<Vec<StackSpec>, ConfigError> {
+        self.load(&self.global.stacks, false).await
+    }
+
     /// The names of the stacks `--stack` selects from the config, for commands that act on
     /// deployed stacks by name (their parameter values are not needed).
     pub async fn selected_names(&self) -> Result<Vec<String>> {

@@ -76,6 +76,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Events(args) => commands::events::run(&ctx, args).await,
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
+            cli::Command::Validate => commands::validate::run(&ctx).await,
             cli::Command::Outputs(args) => commands::outputs::run(&ctx, args).await,
             cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
         };

@@ -334,7 +334,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         assert!(top.contains(heading), "{heading}\n{top}");
     }
     for command in [
-        "plan", "apply", "show", "outputs", "events", "rollback", "comment",
+        "plan", "apply", "validate", "show", "outputs", "events", "rollback", "comment",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");
@@ -362,4 +362,61 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
             }
         }
     }
+}
+
+#[test]
+fn validate_checks_everything_plan_would_with_no_aws_call() {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    let write = |body: &str| {
+        ws.write(
+            "stacks.yaml",
+            &format!("defaults:\n  template: templates/service.yaml\nstacks:\n{body}"),
+        )
+    };
+    // Nothing listens on this port: any AWS call would fail.
+    let validate = || {
+        run(cfdeploy("http://127.0.0.1:9", ws.path()).args(["validate", "--config", "stacks.yaml"]))
+    };
+
+    write("  api:\n    parameters: {ServiceName: api, ApiToken: x}\n  web:\n    parameters: {ServiceName: web, ApiToken: y}\n");
+    let ok = validate();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stderr
+            .contains("stacks.yaml: 2 stacks and 1 template are valid; nothing was sent to AWS"),
+        "{}",
+        ok.stderr
+    );
+
+    // A secret not exported where the hook runs is a note, not a failure.
+    write("  api:\n    parameters: {ServiceName: api, ApiToken: '${env:NOT_SET_HERE}'}\n");
+    let unset = validate();
+    assert_eq!(unset.code, 0, "{}", unset.stderr);
+    assert!(
+        unset.stderr.contains("note:") && unset.stderr.contains("NOT_SET_HERE"),
+        "{}",
+        unset.stderr
+    );
+
+    // Anything else fails, with where it is.
+    write("  api:\n    paramters: {ServiceName: api}\n");
+    let bad = validate();
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("stacks.yaml: line 5: unknown key `paramters` in stack `api`"),
+        "{}",
+        bad.stderr
+    );
+    write("  web:\n    parameters: {ServiceName: web, ApiToken: y, Environment: staging}\n");
+    let value = validate();
+    assert_eq!(value.code, 1, "{}", value.stderr);
+    assert!(
+        value
+            .stderr
+            .contains("parameter `Environment` is `staging`, not one of its AllowedValues"),
+        "{}",
+        value.stderr
+    );
 }

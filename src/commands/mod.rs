@@ -8,6 +8,7 @@ pub mod outputs;
 pub mod plan;
 pub mod rollback;
 pub mod show;
+pub mod validate;
 
 use std::io::{self, Write};
 use std::sync::Arc;
