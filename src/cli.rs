@@ -162,6 +162,12 @@ pub enum Command {
   # one stack's outputs for later steps of a GitHub Actions job
   cfdeploy outputs orders-prod --format env >> \"$GITHUB_OUTPUT\"")]
     Outputs(OutputsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:
+  cfdeploy completions bash > ~/.local/share/bash-completion/completions/cfdeploy
+  cfdeploy completions zsh > \"${fpath[1]}/_cfdeploy\"
+  cfdeploy completions fish > ~/.config/fish/completions/cfdeploy.fish")]
+    Completions(CompletionsArgs),
     /// Post the plan as one living comment on the pull request (and to the job summary).
     #[command(after_help = "Examples:
   # in a pull_request workflow
@@ -200,6 +206,13 @@ pub enum OutputsFormat {
     Json,
     /// KEY=value lines (the stack's name before the key when several stacks are shown).
     Env,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

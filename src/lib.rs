@@ -77,6 +77,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
             cli::Command::Validate => commands::validate::run(&ctx).await,
+            // Answered by `main` before any context exists.
+            cli::Command::Completions(_) => Ok(Exit::Ok),
             cli::Command::Outputs(args) => commands::outputs::run(&ctx, args).await,
             cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
         };

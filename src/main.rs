@@ -17,6 +17,13 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Completions need only the command line's definition: no context, no runtime.
+    if let cfdeploy::cli::Command::Completions(args) = &cli.command {
+        use clap::CommandFactory;
+        let mut command = cfdeploy::cli::Cli::command();
+        clap_complete::generate(args.shell, &mut command, "cfdeploy", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     match cfdeploy::run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {

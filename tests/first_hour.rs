@@ -334,7 +334,15 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         assert!(top.contains(heading), "{heading}\n{top}");
     }
     for command in [
-        "plan", "apply", "validate", "show", "outputs", "events", "rollback", "comment",
+        "plan",
+        "apply",
+        "validate",
+        "show",
+        "outputs",
+        "events",
+        "rollback",
+        "comment",
+        "completions",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");
@@ -419,4 +427,31 @@ fn validate_checks_everything_plan_would_with_no_aws_call() {
         "{}",
         value.stderr
     );
+}
+
+#[test]
+fn completions_know_every_command_and_flag_and_bash_reads_them() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = run(std::process::Command::new(env!("CARGO_BIN_EXE_cfdeploy"))
+            .env_clear()
+            .args(["completions", shell]));
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        // Flags without their dashes: fish writes them as `-l keep-change-sets`.
+        for word in [
+            "validate",
+            "outputs",
+            "keep-change-sets",
+            "allow-destructive",
+        ] {
+            assert!(out.stdout.contains(word), "{shell} lacks {word}");
+        }
+        if shell == "bash" {
+            let dir = Workspace::new();
+            dir.write("cfdeploy.bash", &out.stdout);
+            let check = run(std::process::Command::new("bash")
+                .arg("-n")
+                .arg(dir.path().join("cfdeploy.bash")));
+            assert_eq!(check.code, 0, "bash -n: {}", check.stderr);
+        }
+    }
 }
