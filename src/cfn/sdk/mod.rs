@@ -15,6 +15,9 @@ use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::types as t;
 
 mod convert;
+mod identity;
+
+pub use identity::Identity;
 
 use super::governor::Governor;
 
@@ -24,9 +27,6 @@ use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
 use crate::model::{ChangeSetPage, ChangeSetStatus, Stack, StackEventPage};
-
-/// Longest wait for STS to say who the run acts as.
-const IDENTITY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long throttling is waited out before a call fails: long enough for any fleet to get its
 /// turn under an account's limit.
@@ -71,13 +71,6 @@ impl Default for SdkOptions {
             custom_endpoint: false,
         }
     }
-}
-
-/// The account and principal a run acts as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub account: String,
-    pub arn: String,
 }
 
 /// CloudFormation through the AWS SDK, one client per region, built on first use.
@@ -131,42 +124,6 @@ impl SdkCloudFormation {
             attempts: options.max_attempts.max(1),
             governor: Governor::new(),
         }
-    }
-
-    /// Who the credentials belong to (`GetCallerIdentity`): asked once, before any stack starts,
-    /// so that a wrong account or missing credentials show at once, in one line.
-    pub async fn identity(&self, region: &str) -> Result<Identity, CfnError> {
-        let op = "GetCallerIdentity";
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let conf = aws_sdk_sts::config::Builder::from(&self.config)
-            .region(Region::new(region.to_string()))
-            .build();
-        let client = aws_sdk_sts::Client::from_conf(conf);
-        // One attempt, briefly: who the run acts as is for the header, and an endpoint that
-        // cannot say is reported by the CloudFormation calls with their own retries.
-        self.governor.acquire(region).await;
-        let limit = self.call_timeout.min(IDENTITY_TIMEOUT);
-        let out = match tokio::time::timeout(limit, client.get_caller_identity().send()).await {
-            Ok(Ok(out)) => {
-                self.governor.succeeded(region);
-                out
-            }
-            Ok(Err(e)) => return Err(self.error(op, region, e)),
-            Err(_) => {
-                return Err(CfnError::Transport {
-                    operation: op.to_string(),
-                    message: format!(
-                        "no answer from {} within {}s",
-                        self.endpoint(region),
-                        limit.as_secs()
-                    ),
-                })
-            }
-        };
-        Ok(Identity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn: out.arn().unwrap_or_default().to_string(),
-        })
     }
 
     /// Throttled answers this run has seen (and waited out).
