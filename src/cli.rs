@@ -254,9 +254,15 @@ pub struct ApplyArgs {
     /// Stream every stack event as one JSON line on stdout (the summary then goes to stderr).
     #[arg(long, value_enum)]
     pub events_format: Option<EventsFormat>,
-    /// How many stacks to apply at once.
+    /// Requests to CloudFormation in flight at once (reading change sets, executing, diagnosing).
+    /// Waiting on a stack takes none: every stack of a wave runs at once unless --max-in-flight
+    /// says otherwise.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Stack operations running at once at most (the blast radius) [default: every stack of a
+    /// wave].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_in_flight: Option<u16>,
     /// Stop starting new stacks after this many failures (in-flight ones finish).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_failures: u16,

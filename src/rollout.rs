@@ -59,8 +59,12 @@ pub const DEFAULT_CANARY: usize = 1;
 /// How to build the waves and when to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutOptions {
-    /// Stacks in flight at once within a wave.
+    /// Requests in flight at once (executing a change set, diagnosing a failure). Waiting on a
+    /// stack holds none: it costs CloudFormation nothing.
     pub concurrency: usize,
+    /// Stack operations in flight at once, the blast radius (`--max-in-flight`); `None`: every
+    /// stack of a wave at once.
+    pub max_in_flight: Option<usize>,
     /// Stop starting new stacks once this many have failed (in-flight ones finish).
     pub max_failures: usize,
     /// The first N stacks that run go first, alone; only when more than N stacks run (a canary
@@ -76,6 +80,7 @@ pub struct Rollout {
     pub stacks: Vec<RolloutStack>,
     pub waves: Vec<Wave>,
     pub concurrency: usize,
+    pub max_in_flight: Option<usize>,
     pub max_failures: usize,
     pub disable_rollback: bool,
 }
@@ -114,6 +119,7 @@ impl Rollout {
             stacks,
             waves,
             concurrency: options.concurrency.max(1),
+            max_in_flight: options.max_in_flight.map(|n| n.max(1)),
             max_failures: options.max_failures.max(1),
             disable_rollback: options.disable_rollback,
         }
@@ -153,6 +159,7 @@ mod tests {
     fn options(canary: usize) -> RolloutOptions {
         RolloutOptions {
             concurrency: 8,
+            max_in_flight: None,
             max_failures: 1,
             canary,
             disable_rollback: false,
@@ -191,6 +198,7 @@ mod tests {
             vec![stack("a", true), stack("b", true)],
             &RolloutOptions {
                 concurrency: 0,
+                max_in_flight: Some(0),
                 max_failures: 0,
                 canary: 0,
                 disable_rollback: true,
@@ -199,6 +207,7 @@ mod tests {
         assert_eq!(r.waves.len(), 1);
         assert!(!r.waves[0].canary);
         assert_eq!((r.concurrency, r.max_failures), (1, 1));
+        assert_eq!(r.max_in_flight, Some(1));
     }
 
     #[test]

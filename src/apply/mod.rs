@@ -89,12 +89,13 @@ async fn verify_all<C: CloudFormation>(
         let semaphore = Arc::clone(&semaphore);
         let allow = options.allow_destructive;
         let spec = specs.iter().find(|s| s.name == entry.stack).cloned();
+        let correlation_id = plan.correlation_id.clone();
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = semaphore.acquire_owned().await.ok();
             (
                 i,
-                verify::verify(cfn.as_ref(), &entry, spec.as_ref(), allow).await,
+                verify::verify(cfn.as_ref(), &entry, &correlation_id, spec.as_ref(), allow).await,
             )
         });
     }

@@ -112,6 +112,8 @@ pub async fn repair<C: CloudFormation>(
         .watch(
             &mut |e| events.emit(RolloutEvent::StackEvent(e.clone())),
             &mut interrupt,
+            None,
+            None,
         )
         .await;
     crate::signals::settled(name);

@@ -2,7 +2,10 @@
 //! watch the operation to its end, then turn termination protection on after a create or
 //! diagnose a failure. Every path ends in an `Outcome`.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use tokio::sync::Semaphore;
 
 use crate::cfn::{CfnError, CloudFormation};
 use crate::engine::{Events, RolloutEvent};
@@ -10,7 +13,7 @@ use crate::model::{Outcome, OutcomeKind, StackStatus};
 use crate::poll::PollOptions;
 use crate::rollout::{RolloutStack, StackAction};
 use crate::run::{request_token, Step};
-use crate::watch::{self, Interrupt, WatchEnd, Watcher};
+use crate::watch::{self, Interrupt, Lookout, WatchEnd, Watcher};
 
 /// How each stack is executed and watched.
 #[derive(Debug, Clone)]
@@ -19,6 +22,23 @@ pub struct StackOptions {
     pub poll: PollOptions,
     /// Events shown in a diagnosis.
     pub events_tail: usize,
+    /// How often the fleet's running stacks are listed (`watch::lookout::TICK`).
+    pub tick: std::time::Duration,
+}
+
+/// What the stacks of a rollout share: the lookout cueing their watchers, and the permits for
+/// requests in flight (`concurrency`), held while calling, never while waiting.
+#[derive(Clone)]
+pub struct Fleet {
+    pub lookout: Option<Lookout>,
+    pub requests: Arc<Semaphore>,
+}
+
+impl Fleet {
+    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        self.requests.acquire().await.ok()
+    }
 }
 
 /// An outcome for `s` that took `seconds`.
@@ -50,6 +70,7 @@ pub async fn run<C: CloudFormation>(
     options: &StackOptions,
     events: &Events,
     interrupt: Interrupt,
+    fleet: &Fleet,
 ) -> Outcome {
     let started = Instant::now();
     let elapsed = || started.elapsed().as_secs_f64();
@@ -64,39 +85,29 @@ pub async fn run<C: CloudFormation>(
                 "{}: {status} is already in progress; attaching to it instead of starting another",
                 s.stack
             ));
-            let mut watcher = Watcher::new(cfn, &s.region, &s.stack, options.poll.clone());
-            if let Err(e) = watcher.baseline().await {
-                return outcome(
-                    s,
-                    OutcomeKind::Refused,
-                    Some(status.clone()),
-                    elapsed(),
-                    Some(e.to_string()),
-                );
-            }
+            // Its events are those of the stack's latest operation (whoever started it).
+            let watcher = Watcher::new(cfn, &s.region, &s.stack, options.poll.clone());
             crate::signals::running(&s.stack);
             events.emit(RolloutEvent::StackStarted {
                 stack: s.stack.clone(),
                 status: status.clone(),
                 changes: s.changes,
             });
-            finish(cfn, s, options, events, interrupt, watcher, started, true).await
+            let watching = Watching {
+                watcher,
+                fleet,
+                status: Some(status.clone()),
+            };
+            finish(cfn, s, options, events, interrupt, watching, started, true).await
         }
         StackAction::Execute {
             change_set_arn,
             create,
         } => {
-            let mut watcher = Watcher::new(cfn, &s.region, &s.stack, options.poll.clone());
-            if let Err(e) = watcher.baseline().await {
-                return outcome(
-                    s,
-                    OutcomeKind::Refused,
-                    None,
-                    elapsed(),
-                    Some(e.to_string()),
-                );
-            }
             let token = request_token(correlation_id, Step::Execute, &s.stack);
+            let mut watcher =
+                Watcher::new(cfn, &s.region, &s.stack, options.poll.clone()).for_operation(&token);
+            let permit = fleet.permit().await;
             if let Err(e) = cfn
                 .execute_change_set(&s.region, change_set_arn, options.disable_rollback, &token)
                 .await
@@ -133,23 +144,37 @@ pub async fn run<C: CloudFormation>(
                     }
                 }
             }
+            drop(permit);
             tracing::info!(change_set = %change_set_arn, "change set executed");
             if !*create {
                 watcher.cancel_token = Some(request_token(correlation_id, Step::Cancel, &s.stack));
             }
             crate::signals::running(&s.stack);
+            let status = if *create {
+                StackStatus::CreateInProgress
+            } else {
+                StackStatus::UpdateInProgress
+            };
             events.emit(RolloutEvent::StackStarted {
                 stack: s.stack.clone(),
-                status: if *create {
-                    StackStatus::CreateInProgress
-                } else {
-                    StackStatus::UpdateInProgress
-                },
+                status: status.clone(),
                 changes: s.changes,
             });
-            finish(cfn, s, options, events, interrupt, watcher, started, false).await
+            let watching = Watching {
+                watcher,
+                fleet,
+                status: Some(status),
+            };
+            finish(cfn, s, options, events, interrupt, watching, started, false).await
         }
     }
+}
+
+/// How a stack's operation is watched: by whom, cued by which lookout, from which status.
+struct Watching<'a, C> {
+    watcher: Watcher<'a, C>,
+    fleet: &'a Fleet,
+    status: Option<StackStatus>,
 }
 
 /// Watches the operation to its end, then sets termination protection or diagnoses.
@@ -160,14 +185,21 @@ async fn finish<C: CloudFormation>(
     options: &StackOptions,
     events: &Events,
     mut interrupt: Interrupt,
-    mut watcher: Watcher<'_, C>,
+    watching: Watching<'_, C>,
     started: Instant,
     attached: bool,
 ) -> Outcome {
+    let Watching {
+        mut watcher,
+        fleet,
+        status,
+    } = watching;
     let end = watcher
         .watch(
             &mut |e| events.emit(RolloutEvent::StackEvent(e.clone())),
             &mut interrupt,
+            fleet.lookout.as_ref(),
+            status,
         )
         .await;
     let elapsed = started.elapsed().as_secs_f64();
@@ -215,6 +247,7 @@ async fn finish<C: CloudFormation>(
     }
     let mut result = outcome(s, kind, Some(status.clone()), elapsed, message);
     if !kind.succeeded() {
+        let _permit = fleet.permit().await;
         match watch::diagnose_stack(
             cfn,
             &s.region,

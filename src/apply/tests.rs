@@ -112,6 +112,7 @@ fn options() -> ApplyOptions {
     ApplyOptions {
         rollout: RolloutOptions {
             concurrency: 8,
+            max_in_flight: None,
             max_failures: 1,
             canary: 0,
             disable_rollback: false,
@@ -121,6 +122,7 @@ fn options() -> ApplyOptions {
             disable_rollback: false,
             poll: poll(),
             events_tail: 20,
+            tick: crate::watch::lookout::TICK,
         },
     }
 }
@@ -343,23 +345,16 @@ async fn unchanged_and_failed_plans_execute_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_stack_busy_at_plan_time_is_attached_to_while_it_runs() {
+async fn a_stack_busy_at_plan_time_is_refused_without_a_call_while_it_runs() {
+    // The plan has no change set for it: whatever runs is not what was reviewed.
     let fake = fleet(&[("api", Some(StackStatus::UpdateInProgress))]);
     let plan = planned(&fake, &["api"]).await;
     assert_eq!(plan.stacks[0].status, PlanStatus::Busy);
-    fake.finishes_with("api", StackStatus::UpdateComplete);
+    let calls_before = fake.calls().len();
     let a = apply(&fake, &plan).await;
-    assert_eq!(a.kind("api"), OutcomeKind::Updated);
-    assert!(
-        a.message("api").contains("attached"),
-        "{}",
-        a.message("api")
-    );
-    assert_eq!(
-        fake.count("ExecuteChangeSet"),
-        0,
-        "never a second operation"
-    );
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(a.message("api").contains("busy when planned"));
+    assert_eq!(fake.calls().len(), calls_before, "no AWS call at all");
 }
 
 #[tokio::test(start_paused = true)]
@@ -376,18 +371,54 @@ async fn a_stack_busy_at_plan_time_and_settled_since_is_refused() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_update_planned_while_another_tool_updates_it_is_attached_not_doubled() {
+async fn an_update_planned_while_another_tool_updates_it_is_refused_not_doubled() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
     let plan = planned(&fake, &["api"]).await;
-    // Someone else started an operation after the plan.
+    // Someone else started an operation after the plan: CloudFormation made the reviewed change
+    // set obsolete, and the other tool's outcome is not this plan's.
     let other = fake.ready_change_set("api", vec![]);
     fake.execute_change_set(REGION, &other, false, "another-tool")
         .await
         .unwrap();
     let a = apply(&fake, &plan).await;
-    assert_eq!(a.kind("api"), OutcomeKind::Updated);
-    assert!(a.message("api").contains("attached"));
+    assert_eq!(a.kind("api"), OutcomeKind::Refused);
+    assert!(
+        a.message("api").contains("changed since the plan"),
+        "{}",
+        a.message("api")
+    );
     assert_eq!(fake.count("ExecuteChangeSet"), 1, "only the other tool's");
+}
+
+/// A runner that died after executing: the same plan again attaches to the reviewed change set's
+/// operation, or reports how it ended; it never executes twice.
+#[tokio::test(start_paused = true)]
+async fn the_same_plan_again_attaches_to_its_running_operation_or_reports_its_end() {
+    let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
+    let plan = planned(&fake, &["api"]).await;
+    let arn = plan.stacks[0].change_set_arn.clone().unwrap();
+    let token = crate::run::request_token(&plan.correlation_id, crate::run::Step::Execute, "api");
+    fake.execute_change_set(REGION, &arn, false, &token)
+        .await
+        .unwrap();
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Updated, "{}", a.message("api"));
+    assert!(
+        a.message("api").contains("attached"),
+        "{}",
+        a.message("api")
+    );
+    assert_eq!(fake.tokens().len(), 1, "executed once");
+
+    // Once it ended, CloudFormation removed the change set; its events carry the plan's token.
+    let a = apply(&fake, &plan).await;
+    assert_eq!(a.kind("api"), OutcomeKind::Updated, "{}", a.message("api"));
+    assert!(
+        a.message("api").contains("executed already"),
+        "{}",
+        a.message("api")
+    );
+    assert_eq!(fake.tokens().len(), 1, "still executed once");
 }
 
 /// Each way a plan entry can be stale is refused, names why, and executes nothing.
@@ -399,21 +430,9 @@ async fn every_kind_of_stale_entry_is_refused_and_nothing_is_executed() {
             let arn = e.change_set_arn.clone().unwrap();
             fake.remove_change_set(&arn);
         }),
-        ("cannot be executed any more", |fake, e| {
-            // Another change set was executed and finished: this one is obsolete.
+        ("changed since the plan", |fake, e| {
+            // Another tool updated it: CloudFormation marks the change set OBSOLETE.
             fake.touch(&e.stack);
-        }),
-        ("the stack changed since the plan", |_, e| {
-            e.fingerprint.stack_status = Some(StackStatus::UpdateRollbackComplete);
-        }),
-        ("updated since the plan", |_, e| {
-            e.fingerprint.last_updated = Some("2020-01-01T00:00:00Z".into());
-        }),
-        ("parameters changed since the plan", |_, e| {
-            e.fingerprint.deployed_parameters_sha256 = Some("0".repeat(64));
-        }),
-        ("template changed since the plan", |fake, e| {
-            fake.set_template(&e.stack, "Resources: {Other: {Type: AWS::SNS::Topic}}\n");
         }),
         ("belongs to another stack", |_, e| {
             e.stack_id = Some("arn:aws:cloudformation:us-east-1:1:stack/other/1".into());
@@ -442,21 +461,16 @@ async fn every_kind_of_stale_entry_is_refused_and_nothing_is_executed() {
 #[tokio::test(start_paused = true)]
 async fn a_create_whose_stack_appeared_meanwhile_or_an_update_whose_stack_went_is_refused() {
     let fake = fleet(&[]);
-    let mut plan = planned(&fake, &["new"]).await;
-    // Someone created it since: the stack exists and is not in review (and the entry names a
-    // change set that is still executable, so only the stack's state can tell).
+    let plan = planned(&fake, &["new"]).await;
+    // Someone created it since, through another change set of the stack in review.
     let other = fake.ready_change_set("new", vec![]);
     fake.execute_change_set(REGION, &other, false, "another-tool")
         .await
         .unwrap();
-    for _ in 0..5 {
-        fake.describe_stack(REGION, "new").await.unwrap();
-    }
-    plan.stacks[0].change_set_arn = Some(fake.ready_change_set("new", vec![]));
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("new"), OutcomeKind::Refused);
     assert!(
-        a.message("new").contains("created by someone else"),
+        a.message("new").contains("changed since the plan"),
         "{}",
         a.message("new")
     );
@@ -556,7 +570,7 @@ async fn a_stack_that_cannot_be_read_is_refused() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
     let plan = planned(&fake, &["api"]).await;
     fake.fail(
-        "DescribeStacks",
+        "DescribeChangeSet",
         Fault::Error {
             code: "AccessDenied".into(),
             message: "not allowed".into(),
@@ -579,7 +593,7 @@ async fn after_the_first_failure_no_new_stack_starts_and_their_change_sets_go() 
     fails(&fake, "s1");
     let plan = planned(&fake, &names).await;
     let mut o = options();
-    o.rollout.concurrency = 1;
+    o.rollout.max_in_flight = Some(1);
     let a = apply_with(&fake, &plan, &o).await;
     assert_eq!(a.kind("s1"), OutcomeKind::RolledBack);
     for n in ["s2", "s3", "s4"] {
@@ -653,9 +667,10 @@ async fn outcomes_keep_the_plans_order_whatever_order_stacks_finish_in() {
 async fn throttled_event_reads_while_watching_never_fail_a_deploy() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
     let plan = planned(&fake, &["api"]).await;
-    // Let the baseline read through, then throttle the watch loop's reads.
+    // No baseline is read (the operation's events are found by its token): every read throttled
+    // here is the watch loop's.
     let reads_before = fake.count("DescribeStackEvents");
-    fake.fail("DescribeStackEvents", Fault::Throttle, 4, 1);
+    fake.fail("DescribeStackEvents", Fault::Throttle, 4, 0);
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("api"), OutcomeKind::Updated);
     assert_eq!(
@@ -985,8 +1000,8 @@ async fn when_it_cannot_be_told_whether_execute_took_effect_the_outcome_is_unkno
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
     let plan = planned(&fake, &["api"]).await;
     fake.fail("ExecuteChangeSet", Fault::Transport, 1, 0);
-    // The baseline read passes; the read that would tell is throttled.
-    fake.fail("DescribeStackEvents", Fault::Throttle, 1, 1);
+    // The read that would tell is throttled.
+    fake.fail("DescribeStackEvents", Fault::Throttle, 1, 0);
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("api"), OutcomeKind::Unknown);
     assert_eq!(a.exit(), Exit::Unknown);
@@ -1004,7 +1019,7 @@ async fn when_it_cannot_be_told_whether_execute_took_effect_the_outcome_is_unkno
 async fn a_transient_failure_while_verifying_keeps_the_reviewed_change_set() {
     let fake = fleet(&[("api", Some(StackStatus::UpdateComplete))]);
     let plan = planned(&fake, &["api"]).await;
-    fake.fail("GetTemplate", Fault::Throttle, 1, 0);
+    fake.fail("DescribeChangeSet", Fault::Throttle, 1, 0);
     let a = apply(&fake, &plan).await;
     assert_eq!(a.kind("api"), OutcomeKind::Refused);
     assert!(
@@ -1146,3 +1161,5 @@ async fn a_swapped_change_set_without_a_stack_id_is_caught_by_the_change_sets_ow
         "b's reviewed change set is untouched"
     );
 }
+
+mod watching;

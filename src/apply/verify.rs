@@ -6,9 +6,8 @@
 use crate::cfn::change_set::{read_rest, ChangeSetError};
 use crate::cfn::{CfnError, CloudFormation};
 use crate::config::StackSpec;
-use crate::fingerprint::{deployed_parameters_sha256, sha256_hex};
 use crate::model::{
-    ChangeSetStatus, OutcomeKind, PlanStatus, ResourceChange, Stack, StackPlan, StackStatus,
+    ChangeSetStatus, OutcomeKind, PlanStatus, ResourceChange, StackPlan, StackStatus,
 };
 use crate::rollout::{RolloutStack, StackAction};
 use crate::template::Template;
@@ -30,6 +29,7 @@ pub struct Verified {
 pub async fn verify<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
+    correlation_id: &str,
     spec: Option<&StackSpec>,
     allow_destructive: bool,
 ) -> Verified {
@@ -43,7 +43,16 @@ pub async fn verify<C: CloudFormation>(
         },
         owned_change_set: None,
     };
-    verified.stack.action = match decide(cfn, entry, spec, allow_destructive, &mut verified).await {
+    verified.stack.action = match decide(
+        cfn,
+        entry,
+        correlation_id,
+        spec,
+        allow_destructive,
+        &mut verified,
+    )
+    .await
+    {
         Ok(action) | Err(action) => action,
     };
     verified
@@ -82,6 +91,7 @@ fn refused(status: Option<StackStatus>, why: impl Into<String>) -> StackAction {
 async fn decide<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
+    correlation_id: &str,
     spec: Option<&StackSpec>,
     allow_destructive: bool,
     verified: &mut Verified,
@@ -119,51 +129,31 @@ async fn decide<C: CloudFormation>(
         ));
     }
 
-    // An operation already running (a CI runner died mid-apply, say) is attached to, never doubled.
-    let current = cfn
-        .describe_stack(&entry.region, &entry.stack)
-        .await
-        .map_err(|e| refused(None, e.to_string()))?;
-    let status = current.as_ref().map(|s| s.status.clone());
-    if let Some(stack) = current.as_ref().filter(|s| s.status.is_in_progress()) {
-        return Ok(StackAction::Attach {
-            status: stack.status.clone(),
-        });
-    }
     if entry.status == PlanStatus::Busy {
         return Err(refused(
-            status,
+            None,
             "it was busy when planned, so there is no change set to execute; plan again",
         ));
     }
-    let stale = |status: &Option<StackStatus>, why: Why| match why {
-        Why::Stale(why) => refused(
-            status.clone(),
-            format!("{why}; nothing was executed — plan again"),
-        ),
+    // CloudFormation itself tracks whether the stack moved since the change set was made (the
+    // change set goes OBSOLETE) and whether it ran (EXECUTE_IN_PROGRESS, then removed): one read
+    // of the change set verifies the entry.
+    let stale = |why: Why| match why {
+        Why::Stale(why) => refused(None, format!("{why}; nothing was executed — plan again")),
         Why::Unreadable(why) => refused(
-            status.clone(),
+            None,
             format!(
                 "{why}; nothing was executed and the reviewed change set is kept — apply again"
             ),
         ),
+        Why::Ran(action) => action,
     };
-    let (arn, changes) = check_change_set(cfn, entry, current.as_ref())
+    let (arn, changes) = check_change_set(cfn, entry, correlation_id, verified)
         .await
-        .map_err(|why| stale(&status, why))?;
-    let deployed = match check_stack(cfn, entry, current.as_ref()).await {
-        Ok(deployed) => deployed,
-        Err(why) => {
-            // Only a change set verified to be this stack's, and refused for good, may be
-            // deleted.
-            if matches!(why, Why::Stale(_)) {
-                verified.owned_change_set = Some(arn.clone());
-            }
-            return Err(stale(&status, why));
-        }
-    };
-    verified.owned_change_set = Some(arn.clone());
-
+        .map_err(stale)?;
+    let deployed = deployed_template_if_needed(cfn, entry, spec, &changes)
+        .await
+        .map_err(stale)?;
     // What CloudFormation says the change set does, judged by the config's rules, together with
     // what the plan file says: a plan file can add a warning, never take one away.
     let mut marked = changes;
@@ -189,7 +179,7 @@ async fn decide<C: CloudFormation>(
     if !destructive.is_empty() && !allow_destructive && !spec.allow_destructive {
         return Err(settled(
             OutcomeKind::Blocked,
-            status,
+            None,
             Some(format!(
                 "{}; nothing was executed. Pass --allow-destructive, or set `allow_destructive: true` for the stack",
                 destructive.join("; ")
@@ -208,6 +198,9 @@ enum Why {
     Stale(String),
     /// CloudFormation could not be read (throttled, unreachable): try again later.
     Unreadable(String),
+    /// The reviewed change set ran already (an earlier apply of this plan): this is what to do
+    /// instead (attach to it, or report how it ended).
+    Ran(StackAction),
 }
 
 impl From<&str> for Why {
@@ -226,12 +219,15 @@ fn transient(e: &CfnError) -> bool {
     matches!(e, CfnError::Throttled { .. } | CfnError::Transport { .. })
 }
 
-/// The change set still exists, belongs to this stack in this region, and can be executed.
-/// Returns its ARN and every resource change CloudFormation says it makes.
+/// The change set still exists, belongs to this stack in this region, and can be executed (so the
+/// stack has not moved since it was made). Returns its ARN and every resource change
+/// CloudFormation says it makes. A change set verified to be the stack's is recorded in
+/// `verified` (the only one cleanup may delete).
 async fn check_change_set<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
-    current: Option<&Stack>,
+    correlation_id: &str,
+    verified: &mut Verified,
 ) -> Result<(String, Vec<ResourceChange>), Why> {
     let arn = entry
         .change_set_arn
@@ -251,36 +247,63 @@ async fn check_change_set<C: CloudFormation>(
         )
         .into());
     }
-    let page = cfn
+    let page = match cfn
         .describe_change_set(&entry.region, arn, false, None)
         .await
-        .map_err(|e| match e.code() {
-            Some("ChangeSetNotFound") | Some("ChangeSetNotFoundException") => {
-                Why::Stale("its change set no longer exists".to_string())
-            }
-            _ if transient(&e) => Why::Unreadable(format!("cannot read its change set: {e}")),
-            _ => Why::Stale(format!("cannot read its change set: {e}")),
-        })?;
+    {
+        Ok(page) => page,
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ChangeSetNotFound" | "ChangeSetNotFoundException")
+            ) =>
+        {
+            return Err(match ran_earlier(cfn, entry, correlation_id).await {
+                Some(action) => Why::Ran(action),
+                None => Why::Stale("its change set no longer exists".to_string()),
+            })
+        }
+        Err(e) if transient(&e) => {
+            return Err(Why::Unreadable(format!("cannot read its change set: {e}")))
+        }
+        Err(e) => return Err(Why::Stale(format!("cannot read its change set: {e}"))),
+    };
     if let Some(name) = page.stack_name.as_deref().filter(|n| *n != entry.stack) {
         return Err(format!("its change set belongs to another stack ({name})").into());
     }
-    let expected_ids = [
-        entry.stack_id.as_deref(),
-        current.map(|s| s.stack_id.as_str()),
-    ];
-    for expected in expected_ids.into_iter().flatten() {
-        if let Some(actual) = page.stack_id.as_deref().filter(|a| *a != expected) {
+    if let (Some(expected), Some(actual)) = (entry.stack_id.as_deref(), page.stack_id.as_deref()) {
+        if actual != expected {
             return Err(format!("its change set belongs to another stack ({actual})").into());
         }
     }
     let execution = page.execution_status.as_deref().unwrap_or("UNKNOWN");
-    if page.status != ChangeSetStatus::CreateComplete || execution != "AVAILABLE" {
-        return Err(format!(
-            "its change set cannot be executed any more (status {:?}, execution status {execution})",
-            page.status
-        )
-        .into());
+    match execution {
+        "AVAILABLE" if page.status == ChangeSetStatus::CreateComplete => {}
+        // The reviewed change set itself is running or ran (a runner that died mid-apply, say).
+        "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED" => {
+            return Err(match attach_or_report(cfn, entry).await {
+                Some(action) => Why::Ran(action),
+                None => Why::Unreadable(format!(
+                    "its change set is {execution} but the stack cannot be read"
+                )),
+            })
+        }
+        "OBSOLETE" => {
+            verified.owned_change_set = Some(arn.to_string());
+            return Err(
+                "the stack changed since the plan (CloudFormation marked its change set OBSOLETE)"
+                    .into(),
+            );
+        }
+        _ => {
+            return Err(format!(
+                "its change set cannot be executed any more (status {:?}, execution status {execution})",
+                page.status
+            )
+            .into())
+        }
     }
+    verified.owned_change_set = Some(arn.to_string());
     let changes = read_rest(
         cfn,
         &entry.region,
@@ -299,39 +322,64 @@ async fn check_change_set<C: CloudFormation>(
     Ok((arn.to_string(), changes))
 }
 
-/// The stack is as the plan saw it. Returns the deployed template (for an update).
-async fn check_stack<C: CloudFormation>(
+/// What to do for an entry whose change set is gone, if this plan's execution removed it (the
+/// stack's events carry the plan's token): attach or report, as for one that ran. `None` when
+/// the stack shows no such operation or cannot be read.
+async fn ran_earlier<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
-    current: Option<&Stack>,
+    correlation_id: &str,
+) -> Option<StackAction> {
+    let token = crate::run::request_token(correlation_id, crate::run::Step::Execute, &entry.stack);
+    let page = cfn
+        .describe_stack_events(&entry.region, &entry.stack, None)
+        .await
+        .ok()?;
+    if !page
+        .events
+        .iter()
+        .any(|e| e.client_request_token.as_deref() == Some(token.as_str()))
+    {
+        return None;
+    }
+    attach_or_report(cfn, entry).await
+}
+
+/// For an entry whose reviewed change set was executed already: attach to the operation while it
+/// runs, or report how it ended. `None` when the stack cannot be read.
+async fn attach_or_report<C: CloudFormation>(cfn: &C, entry: &StackPlan) -> Option<StackAction> {
+    let stack = cfn
+        .describe_stack(&entry.region, &entry.stack)
+        .await
+        .ok()??;
+    if stack.status.is_in_progress() {
+        return Some(StackAction::Attach {
+            status: stack.status,
+        });
+    }
+    let kind = OutcomeKind::from_final_status(&stack.status);
+    Some(settled(
+        kind,
+        Some(stack.status),
+        Some("its change set was executed already (by an earlier apply of this plan); nothing was executed again".to_string()),
+    ))
+}
+
+/// The deployed template, read only when the guard needs it: to judge a stateful resource the
+/// change set removes by its `DeletionPolicy`.
+async fn deployed_template_if_needed<C: CloudFormation>(
+    cfn: &C,
+    entry: &StackPlan,
+    spec: &StackSpec,
+    changes: &[ResourceChange],
 ) -> Result<Option<Template>, Why> {
-    let fp = &entry.fingerprint;
-    let now = current.map(|s| &s.status);
-    if entry.status == PlanStatus::Create {
-        return match now {
-            Some(status) if *status != StackStatus::ReviewInProgress => Err(format!(
-                "the stack was created by someone else since the plan (it is {status})"
-            )
-            .into()),
-            _ => Ok(None),
-        };
-    }
-    let stack = current.ok_or("the stack was deleted since the plan")?;
-    if Some(&stack.status) != fp.stack_status.as_ref() {
-        return Err(Why::Stale(format!(
-            "the stack changed since the plan: it was {}, it is {}",
-            fp.stack_status.as_ref().map(|s| s.as_str()).unwrap_or("-"),
-            stack.status
-        )));
-    }
-    if stack.last_updated != fp.last_updated {
-        return Err(Why::Stale(format!(
-            "the stack was updated since the plan (at {})",
-            stack.last_updated.as_deref().unwrap_or("-")
-        )));
-    }
-    if Some(deployed_parameters_sha256(&stack.parameters)) != fp.deployed_parameters_sha256 {
-        return Err("the stack's parameters changed since the plan".into());
+    let needed = entry.status == PlanStatus::Update
+        && changes.iter().any(|c| {
+            c.action == crate::model::Action::Remove
+                && spec.stateful_types.contains(&c.resource_type)
+        });
+    if !needed {
+        return Ok(None);
     }
     let template = cfn
         .get_template(&entry.region, &entry.stack)
@@ -344,8 +392,5 @@ async fn check_stack<C: CloudFormation>(
                 Why::Stale(why)
             }
         })?;
-    if Some(sha256_hex(template.as_bytes())) != fp.deployed_template_sha256 {
-        return Err("the stack's template changed since the plan".into());
-    }
     Ok(Template::parse(template).ok())
 }

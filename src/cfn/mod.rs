@@ -10,7 +10,7 @@ pub mod sdk;
 
 use std::future::Future;
 
-use crate::model::{ChangeSetPage, Stack, StackEventPage};
+use crate::model::{ChangeSetPage, ListedStack, Stack, StackEventPage, StackStatus};
 
 /// The CloudFormation calls cfdeploy makes. Every call names its region, because one fleet may
 /// span several.
@@ -76,6 +76,14 @@ pub trait CloudFormation: Send + Sync + 'static {
         stack: &str,
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<StackEventPage, CfnError>> + Send;
+
+    /// Every stack of the region whose status is one of `statuses`, all pages (`ListStacks`): one
+    /// call (per hundred stacks listed) answers for a whole fleet, however large.
+    fn list_stacks(
+        &self,
+        region: &str,
+        statuses: &[StackStatus],
+    ) -> impl Future<Output = Result<Vec<ListedStack>, CfnError>> + Send;
 
     fn update_termination_protection(
         &self,

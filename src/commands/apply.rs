@@ -62,6 +62,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
         let options = ApplyOptions {
             rollout: RolloutOptions {
                 concurrency: usize::from(args.concurrency),
+                max_in_flight: args.max_in_flight.map(usize::from),
                 max_failures: usize::from(args.max_failures),
                 canary: args.canary.map_or(rollout::DEFAULT_CANARY, usize::from),
                 disable_rollback: args.disable_rollback,
@@ -71,6 +72,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
                 disable_rollback: args.disable_rollback,
                 poll: PollOptions::default(),
                 events_tail: args.events_tail,
+                tick: crate::watch::lookout::TICK,
             },
         };
         let outcomes = apply_plan(cfn, &plan, &specs, &options, &events, interrupt.clone()).await;

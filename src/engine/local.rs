@@ -1,20 +1,22 @@
 //! The local engine: runs a rollout in this process with tokio. Waves run in order (the canary
-//! alone first; the rest only if every canary succeeded); within a wave at most `concurrency`
-//! stacks are in flight, and once `max_failures` stacks have failed (or an interrupt came) no new
+//! alone first; the rest only if every canary succeeded); within a wave every stack runs at once,
+//! or at most `max_in_flight`, with at most `concurrency` requests in flight between them (waiting
+//! on a stack takes none), and once `max_failures` stacks have failed (or an interrupt came) no new
 //! stack starts while those in flight finish. Every stack gets exactly one outcome.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::Events;
-use crate::apply::stack::{self, outcome, StackOptions};
+use crate::apply::stack::{self, outcome, Fleet, StackOptions};
 use crate::cfn::CloudFormation;
 use crate::model::{Outcome, OutcomeKind};
 use crate::rollout::Rollout;
-use crate::watch::Interrupt;
+use crate::watch::{Interrupt, Lookout};
 
 /// Runs `rollout` and returns an outcome for each of its stacks, in its order. Each outcome is
 /// also reported as a `StackFinished` event.
@@ -26,6 +28,11 @@ pub async fn run<C: CloudFormation>(
     interrupt: Interrupt,
 ) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; rollout.stacks.len()];
+    // One listing a tick tells every stack's watcher when to read: waiting costs nothing.
+    let fleet = Fleet {
+        lookout: Some(Lookout::start(Arc::clone(&cfn), options.tick)),
+        requests: Arc::new(Semaphore::new(rollout.concurrency)),
+    };
     for wave in &rollout.waves {
         let stop = if wave.canary {
             events.note(format!(
@@ -44,6 +51,7 @@ pub async fn run<C: CloudFormation>(
                 options,
                 events,
                 interrupt: &interrupt,
+                fleet: &fleet,
                 max_failures: usize::MAX,
             };
             wave_run.run(&wave.stacks, &mut outcomes).await;
@@ -59,6 +67,7 @@ pub async fn run<C: CloudFormation>(
                 options,
                 events,
                 interrupt: &interrupt,
+                fleet: &fleet,
                 max_failures: rollout.max_failures,
             };
             wave_run.run(&wave.stacks, &mut outcomes).await;
@@ -88,11 +97,12 @@ struct WaveRun<'a, C> {
     options: &'a StackOptions,
     events: &'a Events,
     interrupt: &'a Interrupt,
+    fleet: &'a Fleet,
     max_failures: usize,
 }
 
 impl<C: CloudFormation> WaveRun<'_, C> {
-    /// Runs the wave's stacks at most `concurrency` at a time, and stops starting new ones after
+    /// Runs the wave's stacks, at most `max_in_flight` at a time, and stops starting new ones after
     /// `max_failures` failures or an interrupt.
     async fn run(&self, stacks: &[usize], outcomes: &mut [Option<Outcome>]) {
         let mut queue: VecDeque<usize> = stacks.iter().copied().collect();
@@ -104,13 +114,15 @@ impl<C: CloudFormation> WaveRun<'_, C> {
             if stop_reason.is_none() && *self.interrupt.borrow() > 0 {
                 stop_reason = Some("not started: interrupted".to_string());
             }
-            while stop_reason.is_none() && running.len() < self.rollout.concurrency {
+            let max_in_flight = self.rollout.max_in_flight.unwrap_or(usize::MAX);
+            while stop_reason.is_none() && running.len() < max_in_flight {
                 let Some(i) = queue.pop_front() else { break };
                 let s = self.rollout.stacks[i].clone();
                 let cfn = Arc::clone(self.cfn);
                 let options = self.options.clone();
                 let events = self.events.clone();
                 let interrupt = self.interrupt.clone();
+                let fleet = self.fleet.clone();
                 let correlation_id = self.rollout.correlation_id.clone();
                 let span = tracing::info_span!("stack", stack = %s.stack, region = %s.region);
                 let handle = running.spawn(
@@ -122,6 +134,7 @@ impl<C: CloudFormation> WaveRun<'_, C> {
                             &options,
                             &events,
                             interrupt,
+                            &fleet,
                         )
                         .await;
                         crate::signals::settled(&s.stack);

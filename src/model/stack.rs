@@ -258,6 +258,15 @@ pub struct Stack {
     pub outputs: Vec<StackOutput>,
 }
 
+/// One stack as `ListStacks` summarises it: enough to see, for a whole fleet at once, which
+/// stacks have an operation running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedStack {
+    pub name: String,
+    pub stack_id: String,
+    pub status: StackStatus,
+}
+
 /// A deployed stack's outputs, or why they could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackOutputs {

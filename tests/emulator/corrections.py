@@ -1010,6 +1010,11 @@ def describe_stacks(self, name_or_stack_id: str) -> list:
         return ORIGINAL["describe_stacks"](self, name_or_stack_id)
 
 
+def list_stacks(self, status_filter: list[str] | None = None) -> list:
+    with LOCK:
+        return ORIGINAL["list_stacks"](self, status_filter)
+
+
 def parameter_list(self) -> list[dict[str, Any]]:
     secret = set(getattr(self.resource_map, "no_echo_parameter_keys", []) or [])
     if self.template:
@@ -1190,6 +1195,7 @@ TOKENS: set[str] = set()
 ORIGINAL: dict[str, Any] = {
     "delete_stack": cfm.CloudFormationBackend.delete_stack,
     "describe_stacks": cfm.CloudFormationBackend.describe_stacks,
+    "list_stacks": cfm.CloudFormationBackend.list_stacks,
 }
 
 
@@ -1200,6 +1206,7 @@ def apply() -> None:
     backend.execute_change_set = execute_change_set
     backend.delete_stack = delete_stack
     backend.describe_stacks = describe_stacks
+    backend.list_stacks = list_stacks
     cfm.Stack.parameter_list = property(parameter_list)
     cfm.Stack.status_reason = None
     response = cfr.CloudFormationResponse

@@ -3,7 +3,7 @@
 use super::{find, find_mut, step, validation, FakeCfn, Op, QUEUE};
 use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet};
 use crate::model::{
-    ChangeSetPage, ChangeSetStatus, Stack, StackEvent, StackEventPage, StackStatus,
+    ChangeSetPage, ChangeSetStatus, ListedStack, Stack, StackEvent, StackEventPage, StackStatus,
 };
 
 impl CloudFormation for FakeCfn {
@@ -211,11 +211,12 @@ impl CloudFormation for FakeCfn {
     ) -> Result<(), CfnError> {
         let lost = self.enter("ExecuteChangeSet", arn)?;
         let mut st = self.state();
+        // A retry of an execution that happened is the same request: CloudFormation answers it
+        // with success and starts nothing.
+        if st.tokens.iter().any(|t| t == token) {
+            return Ok(());
+        }
         let Some(cs) = st.change_sets.iter().find(|c| c.arn == arn).cloned() else {
-            // A retry of an execution that happened (CloudFormation removed the change set).
-            if st.tokens.iter().any(|t| t == token) {
-                return Ok(());
-            }
             return Err(CfnError::Api {
                 operation: "ExecuteChangeSet".into(),
                 code: "ChangeSetNotFound".into(),
@@ -232,8 +233,19 @@ impl CloudFormation for FakeCfn {
                 ),
             });
         }
-        // CloudFormation removes a stack's change sets once one is executed.
-        st.change_sets.retain(|c| c.stack_id != cs.stack_id);
+        // While it runs, the stack's other change sets are obsolete; once it ends, CloudFormation
+        // removes them all (`FakeCfn::advance`).
+        for c in st
+            .change_sets
+            .iter_mut()
+            .filter(|c| c.stack_id == cs.stack_id)
+        {
+            c.execution_status = if c.arn == cs.arn {
+                "EXECUTE_IN_PROGRESS".to_string()
+            } else {
+                "OBSOLETE".to_string()
+            };
+        }
         let op = if cs.create {
             Op::Create { disable_rollback }
         } else {
@@ -271,6 +283,39 @@ impl CloudFormation for FakeCfn {
             events: newest_first[start..end].to_vec(),
             next_token: (end < newest_first.len()).then(|| end.to_string()),
         })
+    }
+
+    async fn list_stacks(
+        &self,
+        region: &str,
+        statuses: &[StackStatus],
+    ) -> Result<Vec<ListedStack>, CfnError> {
+        let lost = self.enter("ListStacks", region)?;
+        let mut st = self.state();
+        // Time passes for every stack with an operation running, as it does between two reads.
+        let running: Vec<String> = st
+            .stacks
+            .iter()
+            .filter(|s| s.stack.status.is_in_progress())
+            .map(|s| s.stack.stack_id.clone())
+            .collect();
+        for id in running {
+            FakeCfn::advance(&mut st, &id);
+        }
+        let listed = st
+            .stacks
+            .iter()
+            .filter(|s| statuses.contains(&s.stack.status))
+            .map(|s| ListedStack {
+                name: s.stack.name.clone(),
+                stack_id: s.stack.stack_id.clone(),
+                status: s.stack.status.clone(),
+            })
+            .collect();
+        if lost {
+            return Err(FakeCfn::lost("ListStacks"));
+        }
+        Ok(listed)
     }
 
     async fn update_termination_protection(

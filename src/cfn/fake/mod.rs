@@ -206,6 +206,12 @@ impl FakeCfn {
             if logical.is_none() {
                 s.stack.status = StackStatus::parse(&step.status);
                 s.stack.last_updated = Some(format!("2026-12-01T00:00:{:02}Z", n % 60));
+                if s.stack.status.is_settled() {
+                    // CloudFormation removes a stack's change sets once an execution ends.
+                    let id = s.stack.stack_id.clone();
+                    st.change_sets
+                        .retain(|c| c.stack_id != id || c.execution_status == "AVAILABLE");
+                }
             }
         }
     }

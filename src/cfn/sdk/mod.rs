@@ -26,7 +26,9 @@ use convert::{convert_error, convert_event, convert_resource_change, convert_sta
 use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
-use crate::model::{ChangeSetPage, ChangeSetStatus, Stack, StackEventPage};
+use crate::model::{
+    ChangeSetPage, ChangeSetStatus, ListedStack, Stack, StackEventPage, StackStatus,
+};
 
 /// How long throttling is waited out before a call fails: long enough for any fleet to get its
 /// turn under an account's limit.
@@ -472,6 +474,43 @@ impl CloudFormation for SdkCloudFormation {
             events: out.stack_events().iter().map(convert_event).collect(),
             next_token: out.next_token().map(str::to_string),
         })
+    }
+
+    async fn list_stacks(
+        &self,
+        region: &str,
+        statuses: &[StackStatus],
+    ) -> Result<Vec<ListedStack>, CfnError> {
+        let op = "ListStacks";
+        let filter: Vec<t::StackStatus> = statuses
+            .iter()
+            .map(|s| t::StackStatus::from(s.as_str()))
+            .collect();
+        let mut listed = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let client = self.client(region, op);
+            let out = self
+                .send(op, region, || {
+                    client
+                        .list_stacks()
+                        .set_stack_status_filter(Some(filter.clone()))
+                        .set_next_token(next_token.clone())
+                        .send()
+                })
+                .await?;
+            listed.extend(out.stack_summaries().iter().map(|s| ListedStack {
+                name: s.stack_name().unwrap_or_default().to_string(),
+                stack_id: s.stack_id().unwrap_or_default().to_string(),
+                status: StackStatus::parse(
+                    s.stack_status().map(|st| st.as_str()).unwrap_or_default(),
+                ),
+            }));
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(listed),
+            }
+        }
     }
 
     async fn update_termination_protection(
