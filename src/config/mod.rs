@@ -251,7 +251,7 @@ fn read_file(file: &Path) -> Result<RawFile, Vec<String>> {
 fn lossy_integers(text: &str) -> Option<String> {
     for (n, line) in text.lines().enumerate() {
         let code = line.split(" #").next().unwrap_or(line);
-        for piece in code.split([':', ',', '[', '{', '-']).skip(1) {
+        for piece in values(code) {
             let value = piece.trim().trim_end_matches(['}', ']']).trim();
             let lossy = value.len() > 1
                 && (value.starts_with("0x")
@@ -271,6 +271,35 @@ fn lossy_integers(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The pieces of a line that stand where YAML reads a value: after `: `, `, `, `[`, `{` or a block
+/// sequence's `- ` (a dash inside a word, as in `svc-007:`, is part of the word).
+fn values(code: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut previous: Option<char> = None;
+    let mut chars = code.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let spaced = chars.peek().is_none_or(|(_, next)| next.is_whitespace());
+        let separates = match c {
+            '[' | '{' => true,
+            ':' | ',' => spaced,
+            '-' => spaced && previous.is_none_or(char::is_whitespace),
+            _ => false,
+        };
+        if separates {
+            if let Some(s) = start {
+                pieces.push(&code[s..i]);
+            }
+            start = Some(i + c.len_utf8());
+        }
+        previous = Some(c);
+    }
+    if let Some(s) = start {
+        pieces.push(&code[s..]);
+    }
+    pieces
 }
 
 /// A stack for unit tests: `name` in us-east-1 from a small template with a NoEcho `Token`.

@@ -156,6 +156,32 @@ fn ordinary_values_are_not_mistaken_for_lossy_numbers() {
 }
 
 #[test]
+fn a_number_inside_a_name_is_part_of_the_name() {
+    let dir = fleet();
+    write(
+        dir.path(),
+        "t.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  svc-007:\n    parameters: {ServiceName: svc-000}\n    tags:\n      build: v-0x1F\n",
+    );
+    let specs = load_with(dir.path(), &[], &[]).unwrap();
+    assert_eq!(specs[0].name, "svc-007");
+    assert_eq!(specs[0].parameters["ServiceName"], "svc-000");
+    assert_eq!(specs[0].tags["build"], "v-0x1F");
+
+    // A block sequence's item is still a value.
+    write(
+        dir.path(),
+        "t.yaml",
+        "stacks:\n  s:\n    template: templates/service.yaml\n    region: us-east-1\n    capabilities:\n      - 007\n",
+    );
+    let err = load_with(dir.path(), &[], &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("line 6") && err.contains("write it in quotes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_duplicated_key_is_refused_with_its_file_and_line() {
     let dir = fleet();
     write(
