@@ -281,11 +281,11 @@ fn values(code: &str) -> Vec<&str> {
     let mut previous: Option<char> = None;
     let mut chars = code.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let spaced = chars.peek().is_none_or(|(_, next)| next.is_whitespace());
+        let spaced = chars.peek().map_or(true, |(_, next)| next.is_whitespace());
         let separates = match c {
             '[' | '{' => true,
             ':' | ',' => spaced,
-            '-' => spaced && previous.is_none_or(char::is_whitespace),
+            '-' => spaced && previous.map_or(true, char::is_whitespace),
             _ => false,
         };
         if separates {
