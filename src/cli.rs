@@ -320,7 +320,8 @@ pub struct PlanArgs {
     /// Also write the JSON plan to this file, for `apply` and for review.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// How many stacks to plan at once.
+    /// Requests to CloudFormation in flight at once; a stack whose change set CloudFormation is
+    /// computing takes none.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Exit 2 (instead of 0) when any stack has changes.

@@ -25,8 +25,9 @@ pub struct PlanOptions {
     pub poll: PollOptions,
 }
 
-/// Plans every stack, at most `concurrency` at a time, and returns the plan in config order with
-/// every secret masked.
+/// Plans every stack, with at most `concurrency` requests in flight (a stack whose change set
+/// CloudFormation is computing holds none), and returns the plan in config order with every
+/// secret masked.
 pub async fn plan_fleet<C: CloudFormation>(
     cfn: Arc<C>,
     specs: Vec<StackSpec>,
@@ -49,11 +50,17 @@ pub async fn plan_fleet<C: CloudFormation>(
         // carries the run's correlation id too.
         let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
         tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = semaphore.acquire_owned().await.ok();
-            let plan = plan_stack(cfn.as_ref(), &spec, &run, &poll, &masker, &interrupt)
-                .instrument(span)
-                .await;
+            let plan = plan_stack(
+                cfn.as_ref(),
+                &spec,
+                &run,
+                &poll,
+                &masker,
+                &interrupt,
+                &semaphore,
+            )
+            .instrument(span)
+            .await;
             (index, plan)
         });
     }
@@ -80,6 +87,7 @@ async fn plan_stack<C: CloudFormation>(
     poll: &PollOptions,
     masker: &Masker,
     interrupt: &Interrupt,
+    requests: &Semaphore,
 ) -> StackPlan {
     let mut plan = StackPlan {
         stack: spec.name.clone(),
@@ -115,7 +123,12 @@ async fn plan_stack<C: CloudFormation>(
         plan.error = Some("not planned: interrupted".to_string());
         return plan;
     }
-    if let Err(e) = plan_into(cfn, spec, run, poll, interrupt, &mut plan).await {
+    let waits = Waits {
+        poll,
+        interrupt,
+        requests,
+    };
+    if let Err(e) = plan_into(cfn, spec, run, &waits, &mut plan).await {
         // CloudFormation's validation messages can quote the values they were sent.
         let error = masker.scrub(&e.to_string());
         tracing::info!(stack = %spec.name, error = %error, "plan failed");
@@ -144,15 +157,24 @@ impl From<ChangeSetError> for StackProblem {
     }
 }
 
+/// How a stack's planning waits: for the change set (`poll`, `interrupt`) and for a request permit
+/// (`requests`, held while calling only).
+struct Waits<'a> {
+    poll: &'a PollOptions,
+    interrupt: &'a Interrupt,
+    requests: &'a Semaphore,
+}
+
 async fn plan_into<C: CloudFormation>(
     cfn: &C,
     spec: &StackSpec,
     run: &RunContext,
-    poll: &PollOptions,
-    interrupt: &Interrupt,
+    waits: &Waits<'_>,
     plan: &mut StackPlan,
 ) -> Result<(), StackProblem> {
     let region = spec.region.as_str();
+    // The semaphore is never closed, so acquiring cannot fail.
+    let permit = waits.requests.acquire().await.ok();
     let existing = cfn.describe_stack(region, &spec.name).await?;
     let change_set_type = match &existing {
         None => ChangeSetType::Create,
@@ -232,7 +254,10 @@ async fn plan_into<C: CloudFormation>(
     }
 
     plan.change_set_arn = Some(created.arn.clone());
-    let outcome = wait_and_read(cfn, region, &created.arn, poll, interrupt).await;
+    // CloudFormation computes the change set: waiting holds no permit.
+    drop(permit);
+    let outcome = wait_and_read(cfn, region, &created.arn, waits.poll, waits.interrupt).await;
+    let _permit = waits.requests.acquire().await.ok();
     let changes = match outcome {
         Ok(ChangeSetOutcome::Ready(changes, warning)) => {
             plan.warnings.extend(warning);

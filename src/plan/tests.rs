@@ -589,3 +589,47 @@ async fn stack_tag_changes_are_in_the_plan() {
         "{text}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_change_set_being_computed_holds_no_request_permit() {
+    let fake = Arc::new(FakeCfn::new());
+    // The first change set created stays pending for five polls; the others are ready at once.
+    pages(&fake, 5, vec![]);
+    let specs: Vec<StackSpec> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            let mut s = spec(&[("Name", name), ("Token", "t")]);
+            s.name = name.to_string();
+            s
+        })
+        .collect();
+    let options = PlanOptions {
+        concurrency: 1,
+        poll: fast(),
+    };
+    let masker = Masker::for_specs(&specs);
+    let plan = plan_fleet(
+        Arc::clone(&fake),
+        specs,
+        &RunContext::new(),
+        &options,
+        &masker,
+        &crate::signals::manual().1,
+    )
+    .await
+    .into_inner();
+    assert!(plan.stacks.iter().all(|s| s.status == PlanStatus::Create));
+    let calls = fake.calls();
+    let last_create = calls
+        .iter()
+        .rposition(|c| c.starts_with("CreateChangeSet"))
+        .unwrap();
+    let polls_before = calls[..last_create]
+        .iter()
+        .filter(|c| c.starts_with("DescribeChangeSet"))
+        .count();
+    assert!(
+        polls_before < 5,
+        "with one request permit, the other stacks' change sets were created while the first was computed: {calls:?}"
+    );
+}
