@@ -328,26 +328,16 @@ async fn events_back_to_a_failure<C: CloudFormation>(
     region: &str,
     stack: &str,
 ) -> Result<Vec<StackEvent>, CfnError> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_DIAGNOSIS_PAGES {
-        let page = cfn
-            .describe_stack_events(region, stack, token.as_deref())
-            .await?;
-        events.extend(page.events);
-        let reached = diagnose::operations(&events).iter().any(|op| {
+    events_until(cfn, region, stack, |events| {
+        diagnose::operations(events).iter().any(|op| {
             op.first()
                 .is_some_and(|e| e.is_stack_event() && e.status.starts_operation())
                 && op
                     .iter()
                     .any(|e| e.is_failure() && !e.is_stack_event() && !e.is_cancellation())
-        });
-        match page.next_token {
-            Some(next) if !reached => token = Some(next),
-            _ => break,
-        }
-    }
-    Ok(events)
+        })
+    })
+    .await
 }
 
 /// Events, newest first, back to (and including) the start of the latest operation.
@@ -356,6 +346,22 @@ async fn operation_events<C: CloudFormation>(
     region: &str,
     stack: &str,
 ) -> Result<Vec<StackEvent>, CfnError> {
+    events_until(cfn, region, stack, |events| {
+        diagnose::latest_operation(events)
+            .first()
+            .is_some_and(|first| first.is_stack_event() && first.status.is_in_progress())
+    })
+    .await
+}
+
+/// The stack's events, newest first, page after page until `enough` says so (or the pages end,
+/// or `MAX_DIAGNOSIS_PAGES` were read).
+async fn events_until<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    enough: impl Fn(&[StackEvent]) -> bool,
+) -> Result<Vec<StackEvent>, CfnError> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_DIAGNOSIS_PAGES {
@@ -363,11 +369,8 @@ async fn operation_events<C: CloudFormation>(
             .describe_stack_events(region, stack, token.as_deref())
             .await?;
         events.extend(page.events);
-        let started = diagnose::latest_operation(&events)
-            .first()
-            .is_some_and(|first| first.is_stack_event() && first.status.is_in_progress());
         match page.next_token {
-            Some(next) if !started => token = Some(next),
+            Some(next) if !enough(&events) => token = Some(next),
             _ => break,
         }
     }
