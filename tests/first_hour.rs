@@ -455,3 +455,47 @@ fn completions_know_every_command_and_flag_and_bash_reads_them() {
         }
     }
 }
+
+#[test]
+fn the_region_comes_from_the_environment_or_the_profile_never_the_instance_metadata_service() {
+    // A metadata service stand-in on loopback that counts who asks it.
+    let imds = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds_url = format!("http://{}", imds.local_addr().unwrap());
+    imds.set_nonblocking(true).unwrap();
+    let asked = || {
+        let mut n = 0;
+        while imds.accept().is_ok() {
+            n += 1;
+        }
+        n
+    };
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    let validate = |config: &str| {
+        ws.write("stacks.yaml", config);
+        run(cfdeploy("http://127.0.0.1:9", ws.path())
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds_url)
+            .args(["validate", "--config", "stacks.yaml"]))
+    };
+    let stack = "  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: api, ApiToken: x}\n";
+
+    // Every stack names its region: nothing else is asked.
+    let out = validate(&format!("stacks:\n{stack}    region: eu-west-1\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("IMDS"), "{}", out.stderr);
+
+    // None does: the profile's region is the default, as for the AWS CLI.
+    ws.write(".aws-config", "[default]\nregion = eu-west-1\n");
+    let out = validate(&format!("stacks:\n{stack}"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Neither: the error says what to set, without a detour through the metadata service.
+    ws.write(".aws-config", "");
+    let out = validate(&format!("stacks:\n{stack}"));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no region"), "{}", out.stderr);
+    assert!(!out.stderr.contains("IMDS"), "{}", out.stderr);
+    assert_eq!(asked(), 0, "the instance metadata service was never asked");
+}
