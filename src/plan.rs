@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::cfn::change_set::{delete_quietly, wait_and_read, ChangeSetError, ChangeSetOutcome};
+use crate::cfn::pacer::Pacer;
 use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, TemplateSource};
 use crate::config::StackSpec;
 use crate::diff;
@@ -36,31 +37,26 @@ pub async fn plan_fleet<C: CloudFormation>(
     masker: &Masker,
     interrupt: &Interrupt,
 ) -> Masked<Plan> {
-    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let fleet = Arc::new(Fleet {
+        poll: options.poll.clone(),
+        requests: Semaphore::new(options.concurrency.max(1)),
+        pacer: Pacer::default(),
+    });
     let mut tasks = JoinSet::new();
     let count = specs.len();
     for (index, spec) in specs.into_iter().enumerate() {
         let cfn = Arc::clone(&cfn);
-        let semaphore = Arc::clone(&semaphore);
+        let fleet = Arc::clone(&fleet);
         let run = run.clone();
-        let poll = options.poll.clone();
         let masker = masker.clone();
         let interrupt = interrupt.clone();
         // Created here, inside the caller's `run` span, so every line logged for this stack
         // carries the run's correlation id too.
         let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
         tasks.spawn(async move {
-            let plan = plan_stack(
-                cfn.as_ref(),
-                &spec,
-                &run,
-                &poll,
-                &masker,
-                &interrupt,
-                &semaphore,
-            )
-            .instrument(span)
-            .await;
+            let plan = plan_stack(cfn.as_ref(), &spec, &run, &fleet, &masker, &interrupt)
+                .instrument(span)
+                .await;
             (index, plan)
         });
     }
@@ -78,16 +74,23 @@ pub async fn plan_fleet<C: CloudFormation>(
     })
 }
 
+/// What the stacks of a plan share: how to wait, the permits for requests in flight, and the
+/// pacer of their change set polls.
+struct Fleet {
+    poll: PollOptions,
+    requests: Semaphore,
+    pacer: Pacer,
+}
+
 /// Plans one stack. Every outcome, including AWS errors, is a `StackPlan`. `masker` hides secrets
 /// in what is logged here (the returned plan is masked by the caller).
 async fn plan_stack<C: CloudFormation>(
     cfn: &C,
     spec: &StackSpec,
     run: &RunContext,
-    poll: &PollOptions,
+    fleet: &Fleet,
     masker: &Masker,
     interrupt: &Interrupt,
-    requests: &Semaphore,
 ) -> StackPlan {
     let mut plan = StackPlan {
         stack: spec.name.clone(),
@@ -124,9 +127,10 @@ async fn plan_stack<C: CloudFormation>(
         return plan;
     }
     let waits = Waits {
-        poll,
+        poll: &fleet.poll,
         interrupt,
-        requests,
+        requests: &fleet.requests,
+        pacer: &fleet.pacer,
     };
     if let Err(e) = plan_into(cfn, spec, run, &waits, &mut plan).await {
         // CloudFormation's validation messages can quote the values they were sent.
@@ -163,6 +167,8 @@ struct Waits<'a> {
     poll: &'a PollOptions,
     interrupt: &'a Interrupt,
     requests: &'a Semaphore,
+    /// Paces the fleet's change set polls: one leads, the others look when it is computed.
+    pacer: &'a Pacer,
 }
 
 async fn plan_into<C: CloudFormation>(
@@ -256,7 +262,15 @@ async fn plan_into<C: CloudFormation>(
     plan.change_set_arn = Some(created.arn.clone());
     // CloudFormation computes the change set: waiting holds no permit.
     drop(permit);
-    let outcome = wait_and_read(cfn, region, &created.arn, waits.poll, waits.interrupt).await;
+    let outcome = wait_and_read(
+        cfn,
+        region,
+        &created.arn,
+        waits.poll,
+        waits.interrupt,
+        waits.pacer,
+    )
+    .await;
     let _permit = waits.requests.acquire().await.ok();
     let changes = match outcome {
         Ok(ChangeSetOutcome::Ready(changes, warning)) => {

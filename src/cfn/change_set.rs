@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::pacer::Pacer;
 use super::{CfnError, CloudFormation};
 use crate::model::{ChangeSetStatus, ResourceChange};
 use crate::poll::PollOptions;
@@ -52,29 +53,33 @@ pub async fn wait_and_read<C: CloudFormation>(
     arn: &str,
     poll: &PollOptions,
     interrupt: &Interrupt,
+    pacer: &Pacer,
 ) -> Result<ChangeSetOutcome, ChangeSetError> {
     let started = tokio::time::Instant::now();
     let mut backoff = poll.backoff();
+    let mut ticket = pacer.join();
+    let mut last_status = None;
     let first = loop {
-        let page = cfn.describe_change_set(region, arn, true, None).await?;
-        if !page.status.is_pending() {
-            break page;
-        }
-        if started.elapsed() >= poll.timeout {
-            return Err(ChangeSetError::Timeout(format!(
-                "the change set was still {:?} after {}s; it was deleted, try again",
-                page.status,
-                poll.timeout.as_secs()
-            )));
-        }
         let mut interrupt = interrupt.clone();
         tokio::select! {
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = ticket.wait(&mut backoff) => {}
             _ = interrupt.changed() => {}
         }
         if *interrupt.borrow() > 0 {
             return Err(ChangeSetError::Interrupted);
         }
+        if let Some(status) = last_status.filter(|_| started.elapsed() >= poll.timeout) {
+            return Err(ChangeSetError::Timeout(format!(
+                "the change set was still {status:?} after {}s; it was deleted, try again",
+                poll.timeout.as_secs()
+            )));
+        }
+        let page = cfn.describe_change_set(region, arn, true, None).await?;
+        if !page.status.is_pending() {
+            ticket.done(true);
+            break page;
+        }
+        last_status = Some(page.status);
     };
     match first.status {
         ChangeSetStatus::CreateComplete => {}

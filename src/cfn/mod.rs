@@ -6,6 +6,7 @@ pub mod change_set;
 #[cfg(test)]
 pub mod fake;
 pub mod governor;
+pub mod pacer;
 pub mod sdk;
 
 use std::future::Future;
