@@ -283,6 +283,9 @@ impl Scrub for Outcome {
     fn scrub_with(&mut self, m: &Masker) {
         self.message.scrub_with(m);
         self.diagnosis.scrub_with(m);
+        for o in &mut self.outputs {
+            o.scrub_with(m);
+        }
     }
 }
 

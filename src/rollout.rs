@@ -34,6 +34,8 @@ pub struct RolloutStack {
     pub changes: usize,
     /// Turn termination protection on after a create.
     pub termination_protection: bool,
+    /// Its template declares outputs: read them once it succeeded.
+    pub outputs: bool,
 }
 
 impl RolloutStack {
@@ -153,6 +155,7 @@ mod tests {
             },
             changes: 1,
             termination_protection: false,
+            outputs: false,
         }
     }
 

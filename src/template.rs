@@ -33,6 +33,8 @@ pub struct Template {
     pub body: String,
     pub parameters: Vec<TemplateParameter>,
     pub resources: Vec<TemplateResource>,
+    /// The names of its `Outputs`.
+    pub outputs: Vec<String>,
 }
 
 impl Template {
@@ -70,10 +72,15 @@ impl Template {
                 .collect(),
             _ => anyhow::bail!("it has no `Resources` section"),
         };
+        let outputs = match root.get("Outputs") {
+            Some(Value::Object(outputs)) => outputs.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         Ok(Template {
             body,
             parameters,
             resources,
+            outputs,
         })
     }
 

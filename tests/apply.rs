@@ -124,6 +124,13 @@ fn creates_and_updates_several_stacks_with_progress_and_leaves_no_change_set() {
         out.stderr
     );
     assert!(out.stdout.contains("2 created"), "{}", out.stdout);
+    // What each created stack outputs, whole, after the results.
+    let outputs = out.stdout.find("Outputs").expect("an outputs section");
+    assert!(
+        out.stdout[outputs..].contains("WorkQueueUrl  http"),
+        "{}",
+        out.stdout
+    );
     let e = Emulator::shared();
     for s in [&a, &b] {
         assert_eq!(e.stack_status(s).as_deref(), Some("CREATE_COMPLETE"));
@@ -141,6 +148,14 @@ fn creates_and_updates_several_stacks_with_progress_and_leaves_no_change_set() {
     assert_eq!(doc["kind"], "apply");
     assert_eq!(outcome(&doc, &a)["result"], "updated");
     assert_eq!(outcome(&doc, &b)["result"], "unchanged");
+    let url = &outcome(&doc, &a)["outputs"][0];
+    assert_eq!(url["key"], "WorkQueueUrl", "{doc}");
+    assert!(url["value"].as_str().unwrap().contains(&a), "{doc}");
+    assert_eq!(
+        outcome(&doc, &b)["outputs"],
+        serde_json::json!([]),
+        "an unchanged stack is not read"
+    );
     assert_eq!(e.stack_status(&a).as_deref(), Some("UPDATE_COMPLETE"));
 }
 

@@ -40,6 +40,7 @@ pub async fn repair<C: CloudFormation>(
         seconds: started.elapsed().as_secs_f64(),
         message,
         diagnosis: None,
+        outputs: Vec::new(),
     };
     let stack = match cfn.describe_stack(region, name).await {
         Ok(Some(s)) => s,

@@ -57,6 +57,7 @@ pub fn outcome(
         seconds,
         message,
         diagnosis: None,
+        outputs: Vec::new(),
     }
 }
 
@@ -246,6 +247,16 @@ async fn finish<C: CloudFormation>(
         }
     }
     let mut result = outcome(s, kind, Some(status.clone()), elapsed, message);
+    if matches!(kind, OutcomeKind::Created | OutcomeKind::Updated) && s.outputs {
+        let _permit = fleet.permit().await;
+        match cfn.describe_stack(&s.region, &s.stack).await {
+            Ok(Some(stack)) => result.outputs = stack.outputs,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(stack = %s.stack, error = %e, "could not read the stack's outputs")
+            }
+        }
+    }
     if !kind.succeeded() {
         let _permit = fleet.permit().await;
         match watch::diagnose_stack(

@@ -40,6 +40,7 @@ pub async fn verify<C: CloudFormation>(
             action: settled(OutcomeKind::Unchanged, None, None),
             changes: entry.changes.len(),
             termination_protection: entry.termination_protection,
+            outputs: spec.is_some_and(|s| !s.template.outputs.is_empty()),
         },
         owned_change_set: None,
     };
@@ -70,6 +71,7 @@ pub fn refused_entry(entry: &StackPlan) -> Verified {
             ),
             changes: entry.changes.len(),
             termination_protection: entry.termination_protection,
+            outputs: false,
         },
         owned_change_set: None,
     }

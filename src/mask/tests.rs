@@ -46,6 +46,12 @@ fn masking_reaches_every_string_of_an_outcome() {
         status: None,
         seconds: 0.0,
         message: Some("hunter22".into()),
+        outputs: vec![crate::model::StackOutput {
+            key: "Url".into(),
+            value: "https://x/?token=hunter22".into(),
+            description: None,
+            export_name: None,
+        }],
         diagnosis: Some(Diagnosis {
             stack: "s".into(),
             status: crate::model::StackStatus::UpdateRollbackComplete,
@@ -58,7 +64,7 @@ fn masking_reaches_every_string_of_an_outcome() {
     let masked = Masker::new(["hunter22"], []).mask(outcome);
     let text = format!("{:?}", *masked);
     assert!(!text.contains("hunter22"), "{text}");
-    assert_eq!(text.matches("****").count(), 5, "{text}");
+    assert_eq!(text.matches("****").count(), 6, "{text}");
 }
 
 #[test]

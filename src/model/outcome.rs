@@ -123,4 +123,7 @@ pub struct Outcome {
     /// Why it was refused, not started, or anything else a person should read.
     pub message: Option<String>,
     pub diagnosis: Option<Diagnosis>,
+    /// What the stack outputs after a successful create or update (read when its template
+    /// declares outputs).
+    pub outputs: Vec<crate::model::StackOutput>,
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{fit_column, new_table, paint, visible_width, wrap, Fit, Style, BOLD, GREEN, RED_BOLD};
 use crate::mask::Masked;
-use crate::model::{Diagnosis, Family, Outcome, OutcomeKind, StackEvent};
+use crate::model::{Diagnosis, Family, Outcome, OutcomeKind, StackEvent, StackOutputs};
 
 mod rows;
 
@@ -71,6 +71,23 @@ pub fn outcomes(
         writeln!(out)?;
     }
     outcome_rows(out, outcomes, style)?;
+    let with_outputs = outcomes.map(|all| {
+        all.iter()
+            .filter(|o| !o.outputs.is_empty())
+            .map(|o| StackOutputs {
+                stack: o.stack.clone(),
+                region: o.region.clone(),
+                outputs: o.outputs.clone(),
+                error: None,
+            })
+            .collect::<Vec<_>>()
+    });
+    if !with_outputs.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", paint(style, BOLD, "Outputs"))?;
+        super::outputs::table(out, &with_outputs, style)?;
+        writeln!(out)?;
+    }
     writeln!(out, "{}", summary_line(outcomes))
 }
 
@@ -317,6 +334,7 @@ pub fn outcomes_json(
             "duration_seconds": (o.seconds * 10.0).round() / 10.0,
             "message": o.message,
             "diagnosis": o.diagnosis.as_ref().map(diagnosis_value),
+            "outputs": o.outputs,
         })).collect::<Vec<_>>(),
         "summary": summary_line(outcomes),
         "exit_code": exit_code,

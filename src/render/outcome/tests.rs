@@ -125,6 +125,7 @@ fn the_outcomes_table_keeps_statuses_whole_and_wraps_notes_between_words() {
         seconds: 75.0,
         message: message.map(str::to_string),
         diagnosis: None,
+        outputs: Vec::new(),
     };
     let outcomes = vec![
         outcome(
