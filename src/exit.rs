@@ -90,10 +90,12 @@ impl From<OutcomeKind> for Exit {
     fn from(kind: OutcomeKind) -> Exit {
         use OutcomeKind as K;
         match kind {
-            K::Created | K::Updated | K::Unchanged | K::Repaired => Exit::Ok,
+            K::Created | K::Updated | K::Unchanged | K::Repaired | K::Deleted => Exit::Ok,
             K::RolledBack | K::Refused | K::NotStarted => Exit::Failure,
             K::Blocked => Exit::Destructive,
-            K::CreateRolledBack | K::RollbackFailed | K::FailedKept => Exit::NeedsAPerson,
+            K::CreateRolledBack | K::RollbackFailed | K::FailedKept | K::DeleteFailed => {
+                Exit::NeedsAPerson
+            }
             K::Cancelled | K::Abandoned => Exit::Interrupted,
             K::Unknown => Exit::Unknown,
         }

@@ -23,6 +23,7 @@ pub mod commands;
 pub mod comment;
 pub mod config;
 pub mod context;
+pub mod delete;
 pub mod diagnose;
 pub mod diff;
 pub mod engine;

@@ -432,7 +432,7 @@ pub async fn discard<C: CloudFormation>(cfn: &C, plan: &Plan, run: &RunContext) 
         match cfn.describe_stack(&s.region, &s.stack).await {
             Ok(Some(stack)) if stack.status.family() == Family::Review && stack.stack_id == *id => {
                 let token = request_token(&run.correlation_id, Step::Delete, &s.stack);
-                match cfn.delete_stack(&s.region, id, &token).await {
+                match cfn.delete_stack(&s.region, id, &token, &[]).await {
                     Ok(()) => removed.push(format!("the empty stack {}", s.stack)),
                     Err(e) => {
                         tracing::warn!(stack = %s.stack, error = %e, "could not remove the empty stack")

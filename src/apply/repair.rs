@@ -95,7 +95,7 @@ pub async fn repair<C: CloudFormation>(
             }
             Repair::Delete => {
                 let token = request_token(correlation_id, Step::Delete, name);
-                cfn.delete_stack(region, &stack.stack_id, &token).await
+                cfn.delete_stack(region, &stack.stack_id, &token, &[]).await
             }
             Repair::Nothing | Repair::Wait => Ok(()),
         };

@@ -115,11 +115,13 @@ pub trait CloudFormation: Send + Sync + 'static {
         token: &str,
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
+    /// `retain`: logical ids to leave in place, accepted only for a stack in DELETE_FAILED.
     fn delete_stack(
         &self,
         region: &str,
         stack: &str,
         token: &str,
+        retain: &[String],
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
     /// Puts a template in S3 (for templates too large to send inline) and returns the URL

@@ -45,6 +45,10 @@ pub enum OutcomeKind {
     Repaired,
     /// Not executed: the plan has destructive changes and they were not allowed.
     Blocked,
+    /// Deleted by `cfdeploy delete` (`DELETE_COMPLETE`).
+    Deleted,
+    /// The deletion failed (`DELETE_FAILED`): some resources are still there.
+    DeleteFailed,
 }
 
 impl OutcomeKind {
@@ -64,6 +68,8 @@ impl OutcomeKind {
             OutcomeKind::Unknown => "outcome unknown",
             OutcomeKind::Repaired => "repaired",
             OutcomeKind::Blocked => "blocked: destructive",
+            OutcomeKind::Deleted => "deleted",
+            OutcomeKind::DeleteFailed => "delete failed",
         }
     }
 
@@ -84,6 +90,8 @@ impl OutcomeKind {
             OutcomeKind::Unknown => "unknown",
             OutcomeKind::Repaired => "repaired",
             OutcomeKind::Blocked => "blocked",
+            OutcomeKind::Deleted => "deleted",
+            OutcomeKind::DeleteFailed => "delete-failed",
         }
     }
 
@@ -94,6 +102,7 @@ impl OutcomeKind {
                 | OutcomeKind::Updated
                 | OutcomeKind::Unchanged
                 | OutcomeKind::Repaired
+                | OutcomeKind::Deleted
         )
     }
 
@@ -106,6 +115,8 @@ impl OutcomeKind {
             S::UpdateRollbackComplete | S::ImportRollbackComplete => OutcomeKind::RolledBack,
             S::RollbackComplete => OutcomeKind::CreateRolledBack,
             S::CreateFailed | S::UpdateFailed => OutcomeKind::FailedKept,
+            S::DeleteComplete => OutcomeKind::Deleted,
+            S::DeleteFailed => OutcomeKind::DeleteFailed,
             _ => OutcomeKind::RollbackFailed,
         }
     }

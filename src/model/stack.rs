@@ -201,7 +201,7 @@ impl StackStatus {
                 "Its create failed and the rollback could not remove everything. Delete it with `cfdeploy rollback {stack} --delete` (add `--retain-resource LOGICAL_ID` for a resource that cannot be deleted) and apply again."
             ),
             S::DeleteFailed => format!(
-                "Its deletion failed. Delete it again with `cfdeploy rollback {stack} --delete`, retaining what cannot be deleted with `--retain-resource LOGICAL_ID`."
+                "Its deletion failed. Fix what blocks it and delete it again with `cfdeploy delete {stack}`, or keep what cannot be deleted in place: `cfdeploy delete {stack} --retain LOGICAL_ID`."
             ),
             S::UpdateRollbackFailed => format!(
                 "The rollback failed too; the stack needs a person. Fix what blocks the rollback, or skip the resources that cannot be rolled back: `cfdeploy rollback {stack} --skip-resource LOGICAL_ID`."
@@ -256,6 +256,8 @@ pub struct Stack {
     pub tags: Vec<(String, String)>,
     /// What the stack's template outputs, in CloudFormation's order.
     pub outputs: Vec<StackOutput>,
+    /// `EnableTerminationProtection`.
+    pub termination_protection: bool,
 }
 
 /// One stack as `ListStacks` summarises it: enough to see, for a whole fleet at once, which

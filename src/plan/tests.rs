@@ -463,7 +463,9 @@ async fn every_stack_status_is_planned_as_its_family_says() {
                 assert_eq!(s.status, PlanStatus::Error, "{status}");
                 let error = s.error.as_deref().unwrap();
                 assert!(
-                    error.contains(status.as_str()) && error.contains("`cfdeploy rollback api"),
+                    error.contains(status.as_str())
+                        && (error.contains("`cfdeploy rollback api")
+                            || error.contains("`cfdeploy delete api")),
                     "{status}: {error}"
                 );
                 assert_eq!(fake.count("CreateChangeSet"), 0, "{status}");

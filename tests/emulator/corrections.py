@@ -993,16 +993,93 @@ def rollback_stack(backend, stack_name: str) -> str:
     return stack.stack_id
 
 
-def delete_stack(self, name_or_stack_id: str) -> None:
+def delete_stack(self, name_or_stack_id: str, token: str | None = None,
+                 retain: list[str] | None = None) -> None:
+    """DeleteStack as CloudFormation does it: refused under termination protection, recognised
+    when retried with the same token, per-resource events in reverse dependency order,
+    DeletionPolicy Retain/Snapshot honoured (DELETE_SKIPPED), `fail-on: [delete]` leaving the
+    stack DELETE_FAILED, and RetainResources accepted only for a DELETE_FAILED stack. Runs in the
+    background when operations are slowed down."""
+    retain = list(retain or [])
     with LOCK:
+        if token and token in TOKENS:
+            return
         stack = live_stack(self, name_or_stack_id)
-        if stack is not None and stack.enable_termination_protection:
+        if stack is None:
+            return  # deleting what is not there succeeds, as in CloudFormation
+        if stack.enable_termination_protection:
             raise ValidationError(
                 message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
             )
-        for arn in [a for a, cs in self.change_sets.items() if stack and cs.stack_id == stack.stack_id]:
+        if retain and stack.status != "DELETE_FAILED":
+            raise ValidationError(
+                message="Invalid operation on stack: RetainResources can only be specified when "
+                f"the stack is in the DELETE_FAILED state; stack [{stack.name}] is {stack.status}"
+            )
+        if stack.status.endswith("_IN_PROGRESS") and stack.status != "REVIEW_IN_PROGRESS":
+            raise ValidationError(
+                message=f"Stack [{stack.name}] cannot be deleted while in status {stack.status}"
+            )
+        for arn in [a for a, cs in self.change_sets.items() if cs.stack_id == stack.stack_id]:
             del self.change_sets[arn]
-        ORIGINAL["delete_stack"](self, name_or_stack_id)
+        stack.emu_token = token
+        if token:
+            TOKENS.add(token)
+        stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    if SETTINGS["delay"] > 0:
+        threading.Thread(target=guarded_delete, args=(self, stack, retain), daemon=True).start()
+    else:
+        run_delete(self, stack, retain)
+
+
+def guarded_delete(backend, stack, retain) -> None:
+    try:
+        run_delete(backend, stack, retain)
+    except Exception as exc:  # never leave a stack in progress forever
+        with LOCK:
+            stack_event(stack, "DELETE_FAILED", f"Internal emulator error: {exc}")
+
+
+def run_delete(backend, stack, retain: list[str]) -> None:
+    template = stack_template(stack) if stack.status != "REVIEW_IN_PROGRESS" else {}
+    resources = template.get("Resources") or {}
+    ids = physical_ids(stack)
+    gone = getattr(stack, "emu_deleted", None) or set()
+    stack.emu_deleted = gone
+    failed: list[str] = []
+    for name in reversed(dependency_order(resources)):
+        if name not in ids or name in gone:
+            continue  # never created, or deleted by an earlier attempt
+        pause()
+        decl = resources[name] or {}
+        rtype = decl.get("Type")
+        with LOCK:
+            policy = decl.get("DeletionPolicy")
+            if name in retain or policy in ("Retain", "RetainExceptOnCreate"):
+                resource_event(stack, name, rtype, "DELETE_SKIPPED", physical_id=ids.get(name))
+                continue
+            phases, reason = failure_phases(decl)
+            resource_event(stack, name, rtype, "DELETE_IN_PROGRESS", physical_id=ids.get(name))
+            if "delete" in phases:
+                resource_event(stack, name, rtype, "DELETE_FAILED", reason, physical_id=ids.get(name))
+                failed.append(name)
+            else:
+                resource_event(stack, name, rtype, "DELETE_COMPLETE", physical_id=ids.get(name))
+                gone.add(name)
+    with LOCK:
+        if failed:
+            stack_event(stack, "DELETE_FAILED",
+                        f"The following resource(s) failed to delete: [{', '.join(failed)}]. ")
+            return
+        try:
+            stack.resource_map.delete()
+        except Exception:  # moto's own resources: best effort, as they are not what is tested
+            pass
+        stack_event(stack, "DELETE_COMPLETE")
+        backend.stacks.pop(stack.stack_id, None)
+        backend.deleted_stacks[stack.stack_id] = stack
+        for export in list(getattr(stack, "exports", []) or []):
+            backend.exports.pop(export.name, None)
 
 
 def describe_stacks(self, name_or_stack_id: str) -> list:
@@ -1163,6 +1240,15 @@ def r_rollback_stack(self) -> ActionResult:
     return ActionResult({"StackId": stack_id})
 
 
+def r_delete_stack(self) -> EmptyResult:
+    self.cloudformation_backend.delete_stack(
+        self._get_param("StackName"),
+        token=self._get_param("ClientRequestToken"),
+        retain=self._get_param("RetainResources", []),
+    )
+    return EmptyResult()
+
+
 def r_update_termination_protection(self) -> ActionResult:
     with LOCK:
         name = self._get_param("StackName")
@@ -1219,6 +1305,7 @@ def apply() -> None:
     response.continue_update_rollback = r_continue_update_rollback
     response.rollback_stack = r_rollback_stack
     response.update_termination_protection = r_update_termination_protection
+    response.delete_stack = r_delete_stack
     response.describe_stack_events = r_describe_stack_events
     # Changes are already shaped as ResourceChange; wrap each as a Change of type Resource.
     response.RESPONSE_KEY_PATH_TO_TRANSFORMER = dict(response.RESPONSE_KEY_PATH_TO_TRANSFORMER)

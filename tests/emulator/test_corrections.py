@@ -492,5 +492,35 @@ class EmulatorTest(unittest.TestCase):
         self.cfn.list_stacks()
 
 
+    # delete ------------------------------------------------------------------------------------
+
+    def test_a_failed_delete_is_retried_retaining_what_failed(self):
+        template = json.dumps({
+            "Resources": {
+                "Keep": {"Type": "AWS::SNS::Topic", "DeletionPolicy": "Retain"},
+                "Stuck": {"Type": "AWS::SQS::Queue",
+                          "Metadata": {"cfdeploy-emulator": {"fail-on": ["delete"], "reason": "in use"}}},
+                "Gone": {"Type": "AWS::SQS::Queue"},
+            }
+        })
+        stack = self.name()
+        self.deploy(stack, template, params={})
+        stack_id = self.cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
+        with self.assertRaises(Exception):
+            self.cfn.delete_stack(StackName=stack, RetainResources=["Stuck"])
+        self.cfn.delete_stack(StackName=stack, ClientRequestToken="del-1")
+        self.assertEqual(self.wait_stack(stack), "DELETE_FAILED")
+        seen = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in self.events(stack)]
+        self.assertIn(("Keep", "DELETE_SKIPPED"), seen)
+        self.assertIn(("Stuck", "DELETE_FAILED"), seen)
+        self.assertIn(("Gone", "DELETE_COMPLETE"), seen)
+        self.cfn.delete_stack(StackName=stack, ClientRequestToken="del-2", RetainResources=["Stuck"])
+        self.assertEqual(self.wait_stack(stack_id), "DELETE_COMPLETE")
+        finals = [e for e in self.events(stack_id)
+                  if e["LogicalResourceId"] == stack and e["ResourceStatus"] == "DELETE_COMPLETE"]
+        self.assertEqual([e.get("ClientRequestToken") for e in finals], ["del-2"])
+
+
 if __name__ == "__main__":
     unittest.main()
+

@@ -13,7 +13,10 @@ impl CloudFormation for FakeCfn {
         FakeCfn::advance(&mut st, stack);
         let found = find(&st.stacks, stack)
             .filter(|s| s.stack.status != StackStatus::DeleteComplete || s.stack.stack_id == stack)
-            .map(|s| s.stack.clone());
+            .map(|s| Stack {
+                termination_protection: s.termination_protection,
+                ..s.stack.clone()
+            });
         if lost {
             return Err(FakeCfn::lost("DescribeStacks"));
         }
@@ -414,9 +417,26 @@ impl CloudFormation for FakeCfn {
         Ok(())
     }
 
-    async fn delete_stack(&self, _: &str, stack: &str, token: &str) -> Result<(), CfnError> {
-        self.enter("DeleteStack", stack)?;
+    async fn delete_stack(
+        &self,
+        _: &str,
+        stack: &str,
+        token: &str,
+        retain: &[String],
+    ) -> Result<(), CfnError> {
+        let lost = self.enter("DeleteStack", stack)?;
         let mut st = self.state();
+        if st.tokens.iter().any(|t| t == token) {
+            return Ok(());
+        }
+        if !retain.is_empty()
+            && find(&st.stacks, stack).map(|s| &s.stack.status) != Some(&StackStatus::DeleteFailed)
+        {
+            return Err(validation(
+                "DeleteStack",
+                "RetainResources can only be specified when the stack is in DELETE_FAILED".into(),
+            ));
+        }
         if find(&st.stacks, stack).is_some_and(|s| s.termination_protection) {
             return Err(validation(
                 "DeleteStack",
@@ -424,6 +444,9 @@ impl CloudFormation for FakeCfn {
             ));
         }
         FakeCfn::start(&mut st, stack, Op::Delete, token);
+        if lost {
+            return Err(FakeCfn::lost("DeleteStack"));
+        }
         Ok(())
     }
 

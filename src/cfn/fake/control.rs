@@ -29,6 +29,7 @@ impl FakeCfn {
                 parameters: vec![("Name".to_string(), name.to_string())],
                 tags: vec![],
                 outputs: vec![],
+                termination_protection: false,
             };
             let mut fake = FakeStack {
                 stack,
@@ -150,6 +151,7 @@ impl FakeCfn {
                         parameters: vec![],
                         tags: vec![],
                         outputs: vec![],
+                        termination_protection: false,
                     },
                     events: vec![],
                     pending: VecDeque::new(),

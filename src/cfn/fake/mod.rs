@@ -218,7 +218,9 @@ impl FakeCfn {
 
     /// Starts an operation on the stack from its script.
     fn start(st: &mut State, stack: &str, kind: Op, token: &str) {
-        let script = st.scripts.get(stack).cloned().unwrap_or(Script::Succeed);
+        // Scripts are by name; the stack may be addressed by id.
+        let name = find(&st.stacks, stack).map_or(stack.to_string(), |s| s.stack.name.clone());
+        let script = st.scripts.get(&name).cloned().unwrap_or(Script::Succeed);
         st.tokens.push(token.to_string());
         let Some(s) = find_mut(&mut st.stacks, stack) else {
             return;

@@ -34,6 +34,17 @@ pub(super) fn steps(op: Op, script: &Script, failed: Option<&str>) -> Vec<Step> 
     let stack = |status: &str, reason: Option<&str>| step(None, "", status, reason);
     let res = |id: &str, status: &str, reason: Option<&str>| step(Some(id), QUEUE, status, reason);
     match (op, script) {
+        (Op::Delete, Script::Fail { resource, reason }) => vec![
+            stack("DELETE_IN_PROGRESS", Some("User Initiated")),
+            res(resource, "DELETE_IN_PROGRESS", None),
+            res(resource, "DELETE_FAILED", Some(reason)),
+            stack(
+                "DELETE_FAILED",
+                Some(&format!(
+                    "The following resource(s) failed to delete: [{resource}]. "
+                )),
+            ),
+        ],
         (Op::Delete, _) => vec![
             stack("DELETE_IN_PROGRESS", Some("User Initiated")),
             stack("DELETE_COMPLETE", None),

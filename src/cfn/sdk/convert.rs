@@ -161,6 +161,7 @@ pub(super) fn convert_stack(s: &t::Stack) -> Stack {
         name: s.stack_name().unwrap_or_default().to_string(),
         status: StackStatus::parse(s.stack_status().map(|st| st.as_str()).unwrap_or_default()),
         status_reason: s.stack_status_reason().map(str::to_string),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
         last_updated: s
             .last_updated_time()
             .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok()),

@@ -626,7 +626,13 @@ impl CloudFormation for SdkCloudFormation {
         Ok(())
     }
 
-    async fn delete_stack(&self, region: &str, stack: &str, token: &str) -> Result<(), CfnError> {
+    async fn delete_stack(
+        &self,
+        region: &str,
+        stack: &str,
+        token: &str,
+        retain: &[String],
+    ) -> Result<(), CfnError> {
         let op = "DeleteStack";
         let client = self.client(region, op);
         self.send(op, region, || {
@@ -634,6 +640,7 @@ impl CloudFormation for SdkCloudFormation {
                 .delete_stack()
                 .stack_name(stack)
                 .client_request_token(token)
+                .set_retain_resources((!retain.is_empty()).then(|| retain.to_vec()))
                 .send()
         })
         .await?;
