@@ -141,6 +141,15 @@ pub enum Command {
   # delete a stack whose create failed
   cfdeploy rollback orders-prod --delete")]
     Rollback(RollbackArgs),
+    /// Delete stacks: shows what goes and what stays, asks, then deletes and watches.
+    #[command(after_help = "Examples:
+  # see what would be deleted
+  cfdeploy delete orders-staging --dry-run
+  # delete without asking (CI)
+  cfdeploy delete orders-staging --yes
+  # after DELETE_FAILED: keep what cannot be deleted in place
+  cfdeploy delete orders-staging --retain OrdersBucket")]
+    Delete(DeleteArgs),
     /// Check the stack config and templates without AWS (for pre-commit hooks and editors).
     #[command(after_help = "Examples:
   # every stack of ./stacks
@@ -304,6 +313,32 @@ pub struct RollbackArgs {
     /// Delete a stack whose create failed (ROLLBACK_COMPLETE) or that cannot be cleaned up.
     #[arg(long)]
     pub delete: bool,
+    /// Events shown in a failure's diagnosis.
+    #[arg(long = "events", default_value_t = 20, value_name = "N")]
+    pub events_tail: usize,
+    /// Output format of the outcomes.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The stacks to delete (names); --stack adds the config's stacks that match.
+    #[arg(value_name = "STACK")]
+    pub names: Vec<String>,
+    /// Delete without asking (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would be deleted and what stays, then stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete stateful resources no DeletionPolicy keeps (otherwise refused, exit 3).
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// After a failed deletion (DELETE_FAILED): leave this resource (logical id) in place;
+    /// repeatable.
+    #[arg(long = "retain", value_name = "ID")]
+    pub retain: Vec<String>,
     /// Events shown in a failure's diagnosis.
     #[arg(long = "events", default_value_t = 20, value_name = "N")]
     pub events_tail: usize,

@@ -309,11 +309,14 @@ pub async fn execute<C: CloudFormation>(
         .map(|r| r.logical_id.as_str())
         .collect();
     let message = match kind {
-        OutcomeKind::Deleted if kept.is_empty() => "deleted".to_string(),
-        OutcomeKind::Deleted => format!("deleted; kept in place: {}", kept.join(", ")),
+        OutcomeKind::Deleted if kept.is_empty() => String::new(),
+        OutcomeKind::Deleted => format!("kept in place: {}", kept.join(", ")),
         _ => String::new(),
     };
     result = done(result, kind, Some(status.clone()), message);
+    if result.message.as_deref() == Some("") {
+        result.message = None;
+    }
     if kind != OutcomeKind::Deleted {
         match watch::diagnose_stack(
             cfn,
@@ -370,3 +373,11 @@ async fn deleting_with<C: CloudFormation>(
 
 #[cfg(test)]
 mod tests;
+
+impl crate::mask::Scrub for Deletion {
+    fn scrub_with(&mut self, masker: &crate::mask::Masker) {
+        if let Some(Refusal::Unreadable(why)) = &mut self.refusal {
+            why.scrub_with(masker);
+        }
+    }
+}

@@ -76,6 +76,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Apply(args) => commands::apply::run(&ctx, args).await,
             cli::Command::Events(args) => commands::events::run(&ctx, args).await,
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
+            cli::Command::Delete(args) => commands::delete::run(&ctx, args).await,
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
             cli::Command::Validate => commands::validate::run(&ctx).await,
             // Answered by `main` before any context exists.

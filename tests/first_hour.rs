@@ -341,6 +341,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         "outputs",
         "events",
         "rollback",
+        "delete",
         "comment",
         "completions",
     ] {

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod comment;
+pub mod delete;
 pub mod events;
 pub mod outputs;
 pub mod plan;

@@ -69,7 +69,7 @@ async fn a_deletion_says_what_goes_and_what_its_policy_keeps() {
         ]
     );
     assert_eq!(o.kind, OutcomeKind::Deleted, "{:?}", o.message);
-    assert_eq!(o.message.as_deref(), Some("deleted; kept in place: Table"));
+    assert_eq!(o.message.as_deref(), Some("kept in place: Table"));
     assert_eq!(fake.count("DeleteStack"), 1);
 }
 

@@ -1,6 +1,7 @@
 //! Pure renderers from the model to a writer. Colour and width are decided once by the caller
 //! and passed in, so the same plan always renders the same bytes.
 
+pub mod deletion;
 pub mod json;
 pub mod markdown;
 pub mod outcome;
