@@ -125,11 +125,12 @@ fn key_at(line: &str, key: &str, from: usize) -> Option<usize> {
 }
 
 /// The known key closest to `key`, when it is close enough to be a likely slip.
-fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+/// The known key `key` most likely meant (case and `-`/`_` aside), if one is close.
+pub(super) fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
     let lower = key.to_lowercase().replace('-', "_");
     known
         .iter()
-        .map(|k| (strsim::damerau_levenshtein(&lower, k), *k))
+        .map(|k| (strsim::damerau_levenshtein(&lower, &k.to_lowercase()), *k))
         .filter(|(distance, k)| *distance <= (k.len() / 3).max(2))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)

@@ -5,6 +5,7 @@
 mod keys;
 mod raw;
 mod resolve;
+mod tree;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -102,14 +103,15 @@ pub struct LoadContext<'a> {
     pub values_not_needed: bool,
 }
 
-/// Reads a config file, or every `*.yaml`/`*.yml` directly inside a folder, and resolves the
-/// stacks whose names match one of `selectors` (all when empty).
+/// Reads a config file, or every `*.yaml`/`*.yml` of a folder tree (`tree.rs`: sub-folders with a
+/// `_defaults.yaml`), merges the inherited folder defaults, the file's `defaults` and each stack,
+/// and resolves the stacks whose names match one of `selectors` (all when empty).
 pub fn load(
     path: &Path,
     selectors: &[String],
     ctx: &LoadContext<'_>,
 ) -> Result<Vec<StackSpec>, ConfigError> {
-    let files = config_files(path).map_err(|p| ConfigError { problems: vec![p] })?;
+    let files = tree::config_files(path).map_err(|p| ConfigError { problems: vec![p] })?;
     let patterns = compile_selectors(selectors)?;
 
     let mut problems = Vec::new();
@@ -118,8 +120,18 @@ pub fn load(
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut templates: HashMap<PathBuf, Result<Arc<Template>, String>> = HashMap::new();
     let mut all_names = Vec::new();
+    let mut folder_defaults = tree::FolderDefaults::default();
 
-    for file in &files {
+    for config in &files {
+        let file = &config.path;
+        let inherited = match folder_defaults.inherited(&config.defaults) {
+            Ok(inherited) => inherited,
+            Err(mut ps) => {
+                problems.append(&mut ps);
+                unreadable = true;
+                continue;
+            }
+        };
         let raw = match read_file(file) {
             Ok(raw) => raw,
             Err(mut ps) => {
@@ -134,6 +146,7 @@ pub fn load(
                 file.display()
             ));
         }
+        let file_defaults = raw.defaults.over(&inherited);
         for (name, stack) in raw.stacks {
             all_names.push(name.clone());
             if let Some(first) = seen.get(&name) {
@@ -148,7 +161,7 @@ pub fn load(
             if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&name)) {
                 continue;
             }
-            let merged = stack.over(&raw.defaults);
+            let merged = stack.over(&file_defaults);
             match resolve(file, &name, merged, ctx, &mut templates) {
                 Ok(spec) => specs.push(spec),
                 Err(mut ps) => problems.append(&mut ps),
@@ -194,40 +207,8 @@ fn compile_selectors(selectors: &[String]) -> Result<Vec<glob::Pattern>, ConfigE
     }
 }
 
-fn config_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
-            "{}: cannot read the stack config ({e}); pass --config with a YAML file or a folder of them",
-            path.display()
-        )
-    })?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let entries = std::fs::read_dir(path)
-        .map_err(|e| format!("{}: cannot list the folder: {e}", path.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml") | Some("yml")
-                )
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!(
-            "{}: no *.yaml or *.yml stack configs in this folder (sub-folders are for templates)",
-            path.display()
-        ));
-    }
-    Ok(files)
-}
-
 /// A config file, or every problem that keeps it from being read (each naming the file).
-fn read_file(file: &Path) -> Result<RawFile, Vec<String>> {
+pub(super) fn read_file(file: &Path) -> Result<RawFile, Vec<String>> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| vec![format!("{}: cannot read: {e}", file.display())])?;
     // Editors on some systems start a UTF-8 file with a byte-order mark; it is not content.

@@ -34,6 +34,10 @@ pub struct RawStack {
     pub stateful_types: Option<RawStatefulTypes>,
     /// Patterns (regular expressions) whose matches are masked in every output.
     pub mask: Option<Vec<String>>,
+    /// The folder `template` is relative to, when it came from a folder's `_defaults.yaml`
+    /// (otherwise the folder of the file that declares the stack).
+    #[serde(skip)]
+    pub template_base: Option<std::path::PathBuf>,
 }
 
 /// Changes to the guard's list of stateful resource types (globs).
@@ -50,6 +54,11 @@ impl RawStack {
     /// `self` over `defaults`: maps merge key by key, everything else is replaced whole.
     pub fn over(self, defaults: &RawStack) -> RawStack {
         RawStack {
+            template_base: if self.template.is_some() {
+                self.template_base
+            } else {
+                defaults.template_base.clone()
+            },
             template: self.template.or_else(|| defaults.template.clone()),
             region: self.region.or_else(|| defaults.region.clone()),
             parameters: merge_maps(&defaults.parameters, self.parameters),

@@ -87,7 +87,11 @@ pub(super) fn resolve(
             None
         }
         Some(rel) => {
-            let path = file.parent().unwrap_or(Path::new(".")).join(rel);
+            let base = raw
+                .template_base
+                .clone()
+                .unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).to_path_buf());
+            let path = base.join(rel);
             let loaded = templates
                 .entry(path.clone())
                 .or_insert_with(|| {
@@ -197,10 +201,15 @@ fn check_parameters(
         .collect();
     for key in values.keys() {
         if !declared.contains(key.as_str()) {
+            let known: Vec<&str> = declared.iter().copied().collect();
+            let hint = match super::keys::nearest(key, &known) {
+                Some(k) => format!("did you mean `{k}`? "),
+                None => String::new(),
+            };
             problems.push(format!(
-                "{at}: parameter `{key}` is not declared in {}; declared: {}",
+                "{at}: parameter `{key}` is not declared in {}; {hint}declared: {}",
                 path.display(),
-                declared.iter().copied().collect::<Vec<_>>().join(", ")
+                known.join(", ")
             ));
         }
     }

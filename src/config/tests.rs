@@ -342,10 +342,16 @@ fn a_no_echo_value_is_never_echoed_in_an_error() {
 #[test]
 fn a_parameter_the_template_does_not_declare_is_named() {
     let dir = fleet();
-    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a, Memory: 1}\n");
+    write(dir.path(), "s.yaml", "stacks:\n  api:\n    template: templates/service.yaml\n    parameters: {ServiceName: a, Memory: 1, enviroment: prod}\n");
     let p = problems(dir.path()).join("\n");
     assert!(
         p.contains("parameter `Memory` is not declared in") && p.contains("ServiceName"),
+        "{p}"
+    );
+    // A misspelling (or a case slip) gets the parameter it most likely meant.
+    assert!(
+        p.contains("parameter `enviroment` is not declared in")
+            && p.contains("did you mean `Environment`?"),
         "{p}"
     );
 }
@@ -453,4 +459,138 @@ fn all_problems_are_reported_at_once() {
     assert!(err
         .to_string()
         .starts_with("the stack config has 3 problems; nothing was sent to AWS:"));
+}
+
+/// Several environments and regions in one tree: each folder's `_defaults.yaml` applies to the
+/// files in it and below, the nearest winning; the templates folder is not read as configs.
+fn environments() -> tempfile::TempDir {
+    let dir = fleet();
+    let root = dir.path();
+    write(
+        root,
+        "_defaults.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\n  tags: {team: payments, env: dev}\n  parameters: {Token: t}\n",
+    );
+    write(
+        root,
+        "prod/_defaults.yaml",
+        "defaults:\n  tags: {env: prod}\n  termination_protection: true\n",
+    );
+    write(
+        root,
+        "prod/services.yaml",
+        "stacks:\n  api-prod:\n    parameters: {ServiceName: api}\n",
+    );
+    write(
+        root,
+        "prod/eu/_defaults.yaml",
+        "defaults:\n  region: eu-west-1\n",
+    );
+    write(
+        root,
+        "prod/eu/services.yaml",
+        "defaults:\n  tags: {cost: eu}\nstacks:\n  api-prod-eu:\n    parameters: {ServiceName: api}\n    tags: {env: prod-eu}\n",
+    );
+    write(
+        root,
+        "staging/_defaults.yaml",
+        "defaults:\n  tags: {env: staging}\n",
+    );
+    write(
+        root,
+        "staging/services.yaml",
+        "stacks:\n  api-staging:\n    parameters: {ServiceName: api}\n",
+    );
+    // A folder without defaults is not part of the tree.
+    write(root, "drafts/ignored.yaml", "this is: [not, a config\n");
+    dir
+}
+
+#[test]
+fn folder_defaults_are_inherited_downwards_the_nearest_winning() {
+    let dir = environments();
+    let specs = load_with(dir.path(), &[], &[]).unwrap();
+    let get = |name: &str| specs.iter().find(|s| s.name == name).unwrap();
+    assert_eq!(specs.len(), 3);
+
+    let prod = get("api-prod");
+    assert_eq!(prod.region, "us-east-1");
+    assert_eq!(prod.tags["team"], "payments");
+    assert_eq!(prod.tags["env"], "prod");
+    assert!(prod.termination_protection);
+    assert_eq!(prod.parameters["Token"], "t");
+    // The template named in the root's defaults is found from a file two folders down.
+    assert!(prod.template_path.ends_with("templates/service.yaml"));
+
+    let eu = get("api-prod-eu");
+    assert_eq!(eu.region, "eu-west-1", "the nearer folder wins");
+    assert!(eu.termination_protection, "inherited through prod");
+    assert_eq!(eu.tags["team"], "payments");
+    assert_eq!(eu.tags["cost"], "eu", "the file's own defaults");
+    assert_eq!(eu.tags["env"], "prod-eu", "the stack's own setting wins");
+
+    let staging = get("api-staging");
+    assert_eq!(staging.tags["env"], "staging");
+    assert!(!staging.termination_protection);
+}
+
+#[test]
+fn one_folder_or_one_file_of_the_tree_still_inherits_from_above() {
+    let dir = environments();
+    let specs = load_with(&dir.path().join("prod"), &[], &[]).unwrap();
+    let mut names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["api-prod", "api-prod-eu"]);
+
+    let specs = load_with(&dir.path().join("prod/eu/services.yaml"), &[], &[]).unwrap();
+    assert_eq!(specs[0].region, "eu-west-1");
+    assert_eq!(
+        specs[0].tags["team"], "payments",
+        "from the root, two folders up"
+    );
+}
+
+#[test]
+fn a_defaults_file_is_checked_like_a_config_and_holds_no_stacks() {
+    let dir = environments();
+    write(
+        dir.path(),
+        "prod/_defaults.yaml",
+        "defaults:\n  regoin: us-west-2\nstacks:\n  x: {}\n",
+    );
+    let ps = problems(dir.path());
+    assert!(
+        ps.iter().any(|p| p.contains("prod/_defaults.yaml")
+            && p.contains("line 2")
+            && p.contains("did you mean `region`")),
+        "{ps:?}"
+    );
+    write(
+        dir.path(),
+        "prod/_defaults.yaml",
+        "defaults:\n  region: us-west-2\nstacks:\n  x: {}\n",
+    );
+    let ps = problems(dir.path());
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("prod/_defaults.yaml") && p.contains("holds only `defaults:`")),
+        "{ps:?}"
+    );
+}
+
+#[test]
+fn stack_names_are_unique_across_the_tree() {
+    let dir = environments();
+    write(
+        dir.path(),
+        "staging/more.yaml",
+        "stacks:\n  api-prod:\n    parameters: {ServiceName: api}\n",
+    );
+    let ps = problems(dir.path());
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("`api-prod` is already declared in")
+                && p.contains("prod/services.yaml")),
+        "{ps:?}"
+    );
 }
