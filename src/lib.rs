@@ -34,6 +34,7 @@ pub mod guard;
 pub mod logging;
 pub mod mask;
 pub mod model;
+pub mod package;
 pub mod plan;
 pub mod planfile;
 pub mod poll;

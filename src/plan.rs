@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::cfn::change_set::{delete_quietly, wait_and_read, ChangeSetError, ChangeSetOutcome};
 use crate::cfn::pacer::Pacer;
-use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, TemplateSource};
+use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation};
 use crate::config::StackSpec;
 use crate::diff;
 use crate::fingerprint::{deployed_parameters_sha256, parameters_sha256, sha256_hex};
@@ -121,6 +121,7 @@ async fn plan_stack<C: CloudFormation>(
             .collect(),
         mask: spec.mask.iter().map(|r| r.as_str().to_string()).collect(),
         warnings: Vec::new(),
+        artifacts: Vec::new(),
     };
     if *interrupt.borrow() > 0 {
         plan.error = Some("not planned: interrupted".to_string());
@@ -144,7 +145,7 @@ async fn plan_stack<C: CloudFormation>(
 
 /// Why a stack could not be planned; becomes the stack's `error`.
 #[derive(Debug, thiserror::Error)]
-enum StackProblem {
+pub(crate) enum StackProblem {
     #[error("{0}")]
     Cfn(#[from] CfnError),
     #[error("{0}")]
@@ -207,7 +208,10 @@ async fn plan_into<C: CloudFormation>(
         }
     };
 
-    let template = template_source(cfn, spec, &plan.fingerprint.template_sha256).await?;
+    let sent = source::prepare(cfn, spec, change_set_type).await?;
+    plan.fingerprint.template_sha256 = sha256_hex(sent.body.as_bytes());
+    plan.artifacts = sent.artifacts;
+    let template = sent.template;
     let name = run.change_set_name();
     let request = ChangeSetRequest {
         stack_name: spec.name.clone(),
@@ -313,13 +317,16 @@ async fn plan_into<C: CloudFormation>(
     match (change_set_type, &existing) {
         (ChangeSetType::Update, Some(stack)) => {
             plan.status = PlanStatus::Update;
-            let deployed = cfn.get_template(region, &spec.name).await?;
+            let deployed = match sent.deployed {
+                Some(deployed) => deployed,
+                None => cfn.get_template(region, &spec.name).await?,
+            };
             plan.fingerprint.deployed_template_sha256 = Some(sha256_hex(deployed.as_bytes()));
             plan.fingerprint.deployed_parameters_sha256 =
                 Some(deployed_parameters_sha256(&stack.parameters));
             plan.template_diff = diff::template_diff(
                 &deployed,
-                &spec.template.body,
+                &sent.body,
                 &spec.template_path.display().to_string(),
             );
             plan.parameters = diff::parameter_diff(&stack.parameters, &new_parameters, &no_echo);
@@ -339,41 +346,6 @@ async fn plan_into<C: CloudFormation>(
         }
     }
     Ok(())
-}
-
-/// The template inline, or, over CloudFormation's inline limit, uploaded to the stack's
-/// `template_bucket` under a content-addressed key (the same template is stored once) and passed
-/// by URL.
-async fn template_source<C: CloudFormation>(
-    cfn: &C,
-    spec: &StackSpec,
-    sha256: &str,
-) -> Result<TemplateSource, StackProblem> {
-    let body = &spec.template.body;
-    if body.len() <= crate::template::MAX_TEMPLATE_BODY_BYTES {
-        return Ok(TemplateSource::Body(body.clone()));
-    }
-    let bucket = spec.template_bucket.as_deref().ok_or_else(|| {
-        StackProblem::State(
-            "the template is too large to send inline; set `template_bucket`".into(),
-        )
-    })?;
-    let extension = spec
-        .template_path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("template");
-    let key = format!("cfdeploy/templates/{sha256}.{extension}");
-    let url = cfn
-        .upload_template(&spec.region, bucket, &key, body)
-        .await
-        .map_err(|e| {
-            StackProblem::State(format!(
-                "uploading the template to s3://{bucket}/{key}: {e}"
-            ))
-        })?;
-    tracing::info!(stack = %spec.name, url = %url, "template uploaded");
-    Ok(TemplateSource::Url(url))
 }
 
 /// Why CloudFormation will not update the stack, and what to do about it (from the status table).
@@ -412,6 +384,7 @@ fn explain_create_error(e: &CfnError) -> String {
     format!("{e}{hint}")
 }
 
+mod source;
 #[cfg(test)]
 mod tests;
 

@@ -61,6 +61,10 @@ pub struct StackDocument {
     /// What CloudFormation warned about the change set (e.g. that it is incomplete).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Local artifacts packaged for the change set (`resource`, `property`, `path`, `location`,
+    /// `changed`).
+    #[serde(default)]
+    pub artifacts: Vec<crate::package::Artifact>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -263,6 +267,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
         no_echo: s.no_echo.clone(),
         mask: s.mask.clone(),
         warnings: s.warnings.clone(),
+        artifacts: s.artifacts.clone(),
     }
 }
 
@@ -446,6 +451,7 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                     no_echo: s.no_echo.clone(),
                     mask: s.mask.clone(),
                     warnings: s.warnings.clone(),
+                    artifacts: s.artifacts.clone(),
                 })
             })
             .collect::<Result<_, _>>()?,

@@ -673,3 +673,75 @@ fn show_renders_a_saved_plan_again_in_every_format_without_asking_aws() {
     assert_eq!(none.code, 1);
     assert!(none.stderr.contains("no stack to show"), "{}", none.stderr);
 }
+
+#[test]
+fn local_code_is_packaged_by_content_into_the_template_bucket() {
+    let name = unique("pkg");
+    let bucket = unique("artifacts");
+    let emulator = Emulator::shared();
+    emulator.create_bucket(&bucket);
+    let ws = Workspace::new();
+    ws.write(
+        "src/app.py",
+        "def handler(event, context):\n    return 'ok'\n",
+    );
+    ws.write(
+        "templates/fn.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: ../src\n      Handler: app.handler\n      Runtime: python3.12\n      Role: arn:aws:iam::123456789012:role/lambda\n",
+    );
+    let config = |bucket_line: &str| {
+        format!("stacks:\n  {name}:\n    template: templates/fn.yaml\n{bucket_line}")
+    };
+    ws.write("stacks.yaml", &config(""));
+    let out = plan(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        stack(&json(&out.stdout), &name)["error"]
+            .as_str()
+            .unwrap()
+            .contains("resource Fn points Code at the local path `../src`; set `template_bucket`"),
+        "{}",
+        out.stdout
+    );
+
+    ws.write(
+        "stacks.yaml",
+        &config(&format!("    template_bucket: {bucket}\n")),
+    );
+    let out = plan(&ws, &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    let artifact = &stack(&doc, &name)["artifacts"][0];
+    assert_eq!(artifact["resource"], "Fn");
+    assert_eq!(artifact["path"], "../src");
+    assert_eq!(artifact["changed"], true, "a new stack");
+    let location = artifact["location"].as_str().unwrap().to_string();
+    let key = location
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .expect("in the stack's bucket");
+    assert!(
+        key.starts_with("cfdeploy/artifacts/") && key.ends_with(".zip"),
+        "{key}"
+    );
+    assert!(emulator.s3_object(&bucket, key).is_some(), "uploaded");
+
+    // The same folder again: the same archive, the same key.
+    let table = plan(&ws, &[]);
+    assert!(
+        table
+            .stdout
+            .contains(&format!("artifact ../src (Fn Code) changed → {location}")),
+        "{}",
+        table.stdout
+    );
+    ws.write(
+        "src/app.py",
+        "def handler(event, context):\n    return 'changed'\n",
+    );
+    let again = json(&plan(&ws, &["--format", "json"]).stdout);
+    assert_ne!(
+        stack(&again, &name)["artifacts"][0]["location"].as_str(),
+        Some(location.as_str()),
+        "a changed folder is a new key"
+    );
+}

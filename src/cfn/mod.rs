@@ -124,14 +124,15 @@ pub trait CloudFormation: Send + Sync + 'static {
         retain: &[String],
     ) -> impl Future<Output = Result<(), CfnError>> + Send;
 
-    /// Puts a template in S3 (for templates too large to send inline) and returns the URL
+    /// Puts an object in S3 (a template too large to send inline, a packaged artifact) unless
+    /// one is already stored under `key` (keys are content-addressed), and returns the URL
     /// CloudFormation reads it from.
-    fn upload_template(
+    fn upload(
         &self,
         region: &str,
         bucket: &str,
         key: &str,
-        body: &str,
+        body: &[u8],
     ) -> impl Future<Output = Result<String, CfnError>> + Send;
 }
 

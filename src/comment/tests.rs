@@ -48,6 +48,7 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
         no_echo: vec![],
         mask: vec![],
         warnings: vec![],
+        artifacts: vec![],
     }
 }
 

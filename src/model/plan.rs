@@ -84,6 +84,8 @@ pub struct StackPlan {
     pub mask: Vec<String>,
     /// What CloudFormation warned about the change set (it may be incomplete, say).
     pub warnings: Vec<String>,
+    /// Local artifacts packaged for the change set, and whether each changed.
+    pub artifacts: Vec<crate::package::Artifact>,
 }
 
 impl StackPlan {

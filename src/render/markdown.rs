@@ -205,6 +205,13 @@ pub(crate) fn stack_details(
         writeln!(out)?;
         return Ok(());
     }
+    let artifacts = super::artifact_lines(&s.artifacts);
+    if !artifacts.is_empty() {
+        for line in artifacts {
+            writeln!(out, "- {}", escape(&line))?;
+        }
+        writeln!(out)?;
+    }
     for warning in &s.warnings {
         writeln!(
             out,

@@ -125,6 +125,28 @@ pub fn policy_words(action: &str) -> String {
 }
 
 /// A table in the house style, fitted to `width` columns when the output has a width.
+/// One line per packaged artifact that changed, then how many did not.
+pub fn artifact_lines(artifacts: &[crate::package::Artifact]) -> Vec<String> {
+    let mut lines: Vec<String> = artifacts
+        .iter()
+        .filter(|a| a.changed)
+        .map(|a| {
+            format!(
+                "artifact {} ({} {}) changed → {}",
+                a.path, a.resource, a.property, a.location
+            )
+        })
+        .collect();
+    let unchanged = artifacts.iter().filter(|a| !a.changed).count();
+    if unchanged > 0 {
+        lines.push(format!(
+            "{unchanged} artifact{} unchanged",
+            if unchanged == 1 { "" } else { "s" }
+        ));
+    }
+    lines
+}
+
 pub fn new_table(width: Option<u16>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);

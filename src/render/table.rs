@@ -72,6 +72,17 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             paint(style, DIM, &format!("change set {name}"))
         )?;
     }
+    for line in super::artifact_lines(&stack.artifacts) {
+        writeln!(
+            out,
+            "{}",
+            paint(
+                style,
+                DIM,
+                &super::wrap(&format!("  {line}"), style.width, 4)
+            )
+        )?;
+    }
     for warning in &stack.warnings {
         let text = format!("  ⚠ CloudFormation warns: {warning}");
         writeln!(

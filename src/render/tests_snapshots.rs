@@ -76,6 +76,7 @@ fn stack(name: &str, status: PlanStatus) -> StackPlan {
         no_echo: vec![],
         mask: vec![],
         warnings: vec![],
+        artifacts: vec![],
     }
 }
 

@@ -315,8 +315,10 @@ fn http_with(
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("receive");
+    // Bodies may be binary (a zip from S3): read bytes, keep what is text.
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).expect("receive");
+    let response = String::from_utf8_lossy(&bytes).into_owned();
     let status = response
         .split_whitespace()
         .nth(1)

@@ -450,17 +450,20 @@ impl CloudFormation for FakeCfn {
         Ok(())
     }
 
-    async fn upload_template(
+    async fn upload(
         &self,
         region: &str,
         bucket: &str,
         key: &str,
-        body: &str,
+        body: &[u8],
     ) -> Result<String, CfnError> {
         self.enter("PutObject", key)?;
-        self.state()
-            .uploads
-            .push(format!("PutObject {bucket} {key} {}", body.len()));
+        let mut st = self.state();
+        // Content-addressed: an object already under the key is not sent again.
+        if !st.uploads.iter().any(|u| u.split(' ').nth(2) == Some(key)) {
+            st.uploads
+                .push(format!("PutObject {bucket} {key} {}", body.len()));
+        }
         Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
     }
 }

@@ -647,27 +647,40 @@ impl CloudFormation for SdkCloudFormation {
         Ok(())
     }
 
-    async fn upload_template(
+    async fn upload(
         &self,
         region: &str,
         bucket: &str,
         key: &str,
-        body: &str,
+        body: &[u8],
     ) -> Result<String, CfnError> {
-        let op = "PutObject";
+        let url = format!("https://{bucket}.s3.{region}.amazonaws.com/{key}");
         let client = self.s3(region);
-        self.send(op, region, || {
+        // Content-addressed: an object already under the key is this one.
+        let stored = self
+            .send("HeadObject", region, || {
+                client.head_object().bucket(bucket).key(key).send()
+            })
+            .await
+            .is_ok();
+        if stored {
+            return Ok(url);
+        }
+        let content_type = if key.ends_with(".zip") {
+            "application/zip"
+        } else {
+            "text/plain; charset=utf-8"
+        };
+        self.send("PutObject", region, || {
             client
                 .put_object()
                 .bucket(bucket)
                 .key(key)
-                .content_type("text/plain; charset=utf-8")
-                .body(aws_sdk_s3::primitives::ByteStream::from(
-                    body.as_bytes().to_vec(),
-                ))
+                .content_type(content_type)
+                .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()))
                 .send()
         })
         .await?;
-        Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
+        Ok(url)
     }
 }
