@@ -177,6 +177,12 @@ pub enum Command {
   cfdeploy completions zsh > \"${fpath[1]}/_cfdeploy\"
   cfdeploy completions fish > ~/.config/fish/completions/cfdeploy.fish")]
     Completions(CompletionsArgs),
+    /// Print the man page of cfdeploy (or of one command), generated from this help.
+    #[command(after_help = "Examples:
+  cfdeploy man > ~/.local/share/man/man1/cfdeploy.1
+  cfdeploy man plan > ~/.local/share/man/man1/cfdeploy-plan.1
+  cfdeploy man | man -l -")]
+    Man(ManArgs),
     /// Post the plan as one living comment on the pull request (and to the job summary).
     #[command(after_help = "Examples:
   # in a pull_request workflow
@@ -215,6 +221,13 @@ pub enum OutputsFormat {
     Json,
     /// KEY=value lines (the stack's name before the key when several stacks are shown).
     Env,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (cfdeploy-COMMAND(1)); none: cfdeploy(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,12 +17,10 @@ fn main() -> ExitCode {
             };
         }
     };
-    // Completions need only the command line's definition: no context, no runtime.
-    if let cfdeploy::cli::Command::Completions(args) = &cli.command {
-        use clap::CommandFactory;
-        let mut command = cfdeploy::cli::Cli::command();
-        clap_complete::generate(args.shell, &mut command, "cfdeploy", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
+    // Completions and man pages need only the command line's definition: no context, no
+    // runtime.
+    if let Some(exit) = cfdeploy::commands::definitions::run(&cli.command) {
+        return exit;
     }
     match cfdeploy::run(cli) {
         Ok(exit) => exit.into(),

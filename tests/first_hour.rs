@@ -344,6 +344,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         "delete",
         "comment",
         "completions",
+        "man",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");
@@ -499,4 +500,35 @@ fn the_region_comes_from_the_environment_or_the_profile_never_the_instance_metad
     assert!(out.stderr.contains("no region"), "{}", out.stderr);
     assert!(!out.stderr.contains("IMDS"), "{}", out.stderr);
     assert_eq!(asked(), 0, "the instance metadata service was never asked");
+}
+
+#[test]
+fn man_pages_come_from_the_same_definitions_as_help() {
+    let ws = Workspace::new();
+    let man = |args: &[&str]| {
+        run(cfdeploy("http://127.0.0.1:9", ws.path())
+            .arg("man")
+            .args(args))
+    };
+    let top = man(&[]);
+    assert_eq!(top.code, 0, "{}", top.stderr);
+    assert!(top.stdout.contains(".TH cfdeploy 1"), "{}", top.stdout);
+    for command in ["plan", "apply", "delete", "rollback", "outputs"] {
+        assert!(top.stdout.contains(command), "{command} is listed");
+    }
+    let delete = man(&["delete"]);
+    assert_eq!(delete.code, 0);
+    assert!(
+        delete.stdout.contains(".TH cfdeploy-delete 1"),
+        "{}",
+        delete.stdout
+    );
+    assert!(delete.stdout.contains("\\-\\-retain"), "{}", delete.stdout);
+    let unknown = man(&["deploy"]);
+    assert_eq!(unknown.code, 64);
+    assert!(
+        unknown.stderr.contains("no command `deploy`"),
+        "{}",
+        unknown.stderr
+    );
 }

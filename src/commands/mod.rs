@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod comment;
+pub mod definitions;
 pub mod delete;
 pub mod events;
 pub mod outputs;
