@@ -183,6 +183,12 @@ pub enum Command {
   cfdeploy man plan > ~/.local/share/man/man1/cfdeploy-plan.1
   cfdeploy man | man -l -")]
     Man(ManArgs),
+    /// Print the JSON Schema of the stack config files, for editors (YAML language server).
+    #[command(after_help = "Examples:
+  cfdeploy schema > .cfdeploy.schema.json
+  # then, on the first line of each stacks/*.yaml:
+  # yaml-language-server: $schema=../.cfdeploy.schema.json")]
+    Schema,
     /// Post the plan as one living comment on the pull request (and to the job summary).
     #[command(after_help = "Examples:
   # in a pull_request workflow

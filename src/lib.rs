@@ -81,7 +81,9 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
             cli::Command::Validate => commands::validate::run(&ctx).await,
             // Answered by `main` before any context exists.
-            cli::Command::Completions(_) | cli::Command::Man(_) => Ok(Exit::Ok),
+            cli::Command::Completions(_) | cli::Command::Man(_) | cli::Command::Schema => {
+                Ok(Exit::Ok)
+            }
             cli::Command::Outputs(args) => commands::outputs::run(&ctx, args).await,
             cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
         };

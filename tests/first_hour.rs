@@ -345,6 +345,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         "comment",
         "completions",
         "man",
+        "schema",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");
@@ -531,4 +532,22 @@ fn man_pages_come_from_the_same_definitions_as_help() {
         "{}",
         unknown.stderr
     );
+}
+
+#[test]
+fn the_shipped_config_schema_is_the_one_the_binary_generates() {
+    let ws = Workspace::new();
+    let out = run(cfdeploy("http://127.0.0.1:9", ws.path()).arg("schema"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/stack-config.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        out.stdout, shipped,
+        "schema/stack-config.schema.json is stale: regenerate it with `cfdeploy schema > schema/stack-config.schema.json`"
+    );
+    let schema = json(&out.stdout);
+    assert_eq!(schema["properties"]["stacks"]["type"], "object");
+    assert_eq!(schema["$defs"]["RawStack"]["additionalProperties"], false);
 }

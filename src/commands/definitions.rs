@@ -1,5 +1,5 @@
-//! What is printed from the command line's definition alone, before any context exists: shell
-//! completions and man pages.
+//! What is printed from definitions alone, before any context exists: shell completions and man
+//! pages (from the command line's), and the config's JSON Schema (from the config types).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,6 +18,11 @@ pub fn run(command: &Command) -> Option<ExitCode> {
             Some(ExitCode::SUCCESS)
         }
         Command::Man(args) => Some(man(args.command.as_deref())),
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&crate::config::schema()).unwrap_or_default();
+            let _ = writeln!(std::io::stdout(), "{text}");
+            Some(ExitCode::SUCCESS)
+        }
         _ => None,
     }
 }

@@ -6,46 +6,70 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize, Default)]
+/// A cfdeploy stack config file (or a folder's `_defaults.yaml`, which holds only `defaults`).
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "cfdeploy stack config")]
 pub struct RawFile {
+    /// Settings merged into every stack of this file (`parameters` and `tags` key by key, the
+    /// stack's own winning; every other key replaced whole).
     #[serde(default)]
     pub defaults: RawStack,
-    /// In file order: the order users wrote is the order stacks are planned and shown.
+    /// The stacks, by name, in the order they are planned and shown. Names are unique across
+    /// every file of the config.
     #[serde(default, deserialize_with = "ordered_map")]
+    #[schemars(with = "BTreeMap<String, RawStack>")]
     pub stacks: Vec<(String, RawStack)>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone)]
+/// One stack's settings (or the defaults for several).
+#[derive(Debug, Deserialize, Default, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStack {
+    /// Path of the CloudFormation template (JSON or YAML), relative to this file (to the
+    /// `_defaults.yaml` that sets it, for folder defaults).
     pub template: Option<String>,
+    /// The stack's region; else --region, else the AWS default region.
     pub region: Option<String>,
+    /// Template parameters: strings, numbers, booleans, or lists (sent comma-delimited).
+    /// `${env:NAME}` is read from the environment.
     #[serde(default, deserialize_with = "unique_keys")]
     pub parameters: Option<BTreeMap<String, ConfigValue>>,
+    /// Stack tags.
     #[serde(default, deserialize_with = "unique_keys")]
     pub tags: Option<BTreeMap<String, ConfigValue>>,
+    /// e.g. CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND.
     pub capabilities: Option<Vec<String>>,
+    /// Turn termination protection on after `apply` creates the stack.
     pub termination_protection: Option<bool>,
+    /// The service role CloudFormation uses for the stack.
     pub role_arn: Option<String>,
+    /// SNS topics for stack events.
     pub notification_arns: Option<Vec<String>>,
+    /// S3 bucket (in the stack's region) for templates over 51,200 bytes and packaged local
+    /// artifacts.
     pub template_bucket: Option<String>,
+    /// Let `apply` (and `delete`) execute this stack's destructive changes.
     pub allow_destructive: Option<bool>,
+    /// Resource type globs added to or removed from the guard's stateful list.
     pub stateful_types: Option<RawStatefulTypes>,
     /// Patterns (regular expressions) whose matches are masked in every output.
     pub mask: Option<Vec<String>>,
     /// The folder `template` is relative to, when it came from a folder's `_defaults.yaml`
     /// (otherwise the folder of the file that declares the stack).
     #[serde(skip)]
+    #[schemars(skip)]
     pub template_base: Option<std::path::PathBuf>,
 }
 
 /// Changes to the guard's list of stateful resource types (globs).
-#[derive(Debug, Deserialize, Default, Clone)]
+#[derive(Debug, Deserialize, Default, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatefulTypes {
+    /// Type globs counted as stateful, e.g. `AWS::RDS::*`, `Custom::*Database`.
     #[serde(default)]
     pub add: Vec<String>,
+    /// Type globs not counted as stateful.
     #[serde(default)]
     pub remove: Vec<String>,
 }
@@ -103,6 +127,22 @@ fn merge_maps(
 pub enum ConfigValue {
     Text(String),
     List(Vec<String>),
+}
+
+impl schemars::JsonSchema for ConfigValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConfigValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A string, number or boolean, or a list of them (sent comma-delimited).",
+            "anyOf": [
+                {"type": ["string", "number", "boolean"]},
+                {"type": "array", "items": {"type": ["string", "number", "boolean"]}}
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for ConfigValue {

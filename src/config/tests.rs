@@ -594,3 +594,26 @@ fn stack_names_are_unique_across_the_tree() {
         "{ps:?}"
     );
 }
+
+#[test]
+fn the_schema_knows_exactly_the_keys_the_reader_accepts() {
+    let schema = super::schema();
+    let mut in_schema: Vec<&str> = schema["$defs"]["RawStack"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    in_schema.sort();
+    let mut accepted = super::keys::STACK.to_vec();
+    accepted.sort();
+    assert_eq!(in_schema, accepted);
+    let mut top: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    top.sort();
+    assert_eq!(top, super::keys::FILE);
+}
