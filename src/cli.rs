@@ -378,6 +378,10 @@ pub struct PlanArgs {
     /// computing takes none.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Detect drift on each stack with changes and mark changed resources whose live state
+    /// differs from the template (their before-values are then not what is deployed).
+    #[arg(long)]
+    pub drift: bool,
     /// Exit 2 (instead of 0) when any stack has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,

@@ -150,6 +150,7 @@ mod tests {
             details: vec![],
             destructive: None,
             policy_action: None,
+            drift: None,
         }
     }
 

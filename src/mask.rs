@@ -248,6 +248,7 @@ impl Scrub for ResourceChange {
     fn scrub_with(&mut self, m: &Masker) {
         self.physical_id.scrub_with(m);
         self.details.scrub_with(m);
+        self.drift.scrub_with(m);
     }
 }
 

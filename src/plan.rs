@@ -24,6 +24,8 @@ use crate::signals::Interrupt;
 pub struct PlanOptions {
     pub concurrency: usize,
     pub poll: PollOptions,
+    /// `--drift`: detect drift on each stack with changes and mark drifted changes.
+    pub drift: bool,
 }
 
 /// Plans every stack, with at most `concurrency` requests in flight (a stack whose change set
@@ -41,6 +43,7 @@ pub async fn plan_fleet<C: CloudFormation>(
         poll: options.poll.clone(),
         requests: Semaphore::new(options.concurrency.max(1)),
         pacer: Pacer::default(),
+        drift: options.drift,
     });
     let mut tasks = JoinSet::new();
     let count = specs.len();
@@ -80,6 +83,7 @@ struct Fleet {
     poll: PollOptions,
     requests: Semaphore,
     pacer: Pacer,
+    drift: bool,
 }
 
 /// Plans one stack. Every outcome, including AWS errors, is a `StackPlan`. `masker` hides secrets
@@ -132,6 +136,7 @@ async fn plan_stack<C: CloudFormation>(
         interrupt,
         requests: &fleet.requests,
         pacer: &fleet.pacer,
+        drift: fleet.drift,
     };
     if let Err(e) = plan_into(cfn, spec, run, &waits, &mut plan).await {
         // CloudFormation's validation messages can quote the values they were sent.
@@ -170,6 +175,8 @@ struct Waits<'a> {
     requests: &'a Semaphore,
     /// Paces the fleet's change set polls: one leads, the others look when it is computed.
     pacer: &'a Pacer,
+    /// Detect drift on stacks with changes (`--drift`).
+    drift: bool,
 }
 
 async fn plan_into<C: CloudFormation>(
@@ -305,6 +312,20 @@ async fn plan_into<C: CloudFormation>(
     plan.change_set_name = Some(name);
     plan.changes = changes;
     diff::structural(&mut plan.changes);
+    if waits.drift && change_set_type == ChangeSetType::Update && !plan.changes.is_empty() {
+        if let Err(why) = drift::mark(
+            cfn,
+            region,
+            &spec.name,
+            &mut plan.changes,
+            waits.poll,
+            waits.interrupt,
+        )
+        .await
+        {
+            plan.warnings.push(why);
+        }
+    }
     let no_echo: BTreeSet<String> = spec
         .template
         .parameters
@@ -384,6 +405,7 @@ fn explain_create_error(e: &CfnError) -> String {
     format!("{e}{hint}")
 }
 
+mod drift;
 mod source;
 #[cfg(test)]
 mod tests;

@@ -86,6 +86,9 @@ pub struct ChangeDocument {
     /// What happens to the old resource (`PolicyAction`): Delete, Retain, Snapshot, ...
     #[serde(default)]
     pub policy_action: Option<String>,
+    /// With `plan --drift`: how the live resource differs from the deployed template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -203,6 +206,7 @@ fn stack_document(s: &StackPlan) -> StackDocument {
                 destructive: c.destructive.is_some(),
                 destructive_reason: c.destructive.clone(),
                 policy_action: c.policy_action.clone(),
+                drift: c.drift.clone(),
                 details: c
                     .details
                     .iter()
@@ -405,6 +409,7 @@ pub(crate) fn plan_from_document(doc: &PlanDocument) -> Result<Plan, String> {
                                 })
                                 .collect(),
                             policy_action: c.policy_action.clone(),
+                            drift: c.drift.clone(),
                             destructive: c.destructive.then(|| {
                                 c.destructive_reason.clone().unwrap_or_else(|| {
                                     format!("changes stateful {} {}", c.resource_type, c.logical_id)

@@ -745,3 +745,64 @@ fn local_code_is_packaged_by_content_into_the_template_bucket() {
         "a changed folder is a new key"
     );
 }
+
+#[test]
+fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
+    let name = unique("drift");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    ws.fixture(
+        "templates/service.yaml",
+        "templates/queue-service-add-modify-remove.yaml",
+    );
+    let emulator = Emulator::shared();
+    emulator.control(
+        "POST",
+        "/_emulator/drift",
+        &format!(
+            r#"{{"stack": "{name}", "resource": "WorkQueue", "differences": [{{"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}}]}}"#
+        ),
+    );
+    let out = plan(&ws, &["--drift", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let changes = stack(&doc, &name)["changes"].as_array().unwrap().clone();
+    let work = changes
+        .iter()
+        .find(|c| c["logical_id"] == "WorkQueue")
+        .expect("WorkQueue changes");
+    assert_eq!(
+        work["drift"], "/VisibilityTimeout: 30 in the template, 45 live",
+        "{work}"
+    );
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c["logical_id"] != "WorkQueue")
+            .all(|c| c.get("drift").is_none()),
+        "only the drifted one is marked"
+    );
+    let table = plan(&ws, &["--drift"]);
+    assert!(table.stdout.contains("(drifted)"), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("drifted: WorkQueue /VisibilityTimeout"),
+        "{}",
+        table.stdout
+    );
+    let markdown = plan(&ws, &["--drift", "--format", "markdown"]);
+    assert!(
+        markdown.stdout.contains("**Drifted:** `WorkQueue`"),
+        "{}",
+        markdown.stdout
+    );
+    // Without --drift, nothing is marked.
+    let plain = plan(&ws, &["--format", "json"]);
+    assert!(json(&plain.stdout)["stacks"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c.get("drift").is_none()));
+    emulator.control("DELETE", "/_emulator/drift", "");
+}

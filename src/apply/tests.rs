@@ -34,6 +34,7 @@ fn queue_change() -> ResourceChange {
         details: vec![],
         destructive: None,
         policy_action: None,
+        drift: None,
     }
 }
 
@@ -87,6 +88,7 @@ async fn plan_with(
             &PlanOptions {
                 concurrency: 1,
                 poll: poll(),
+                drift: false,
             },
             &masker,
             &signals::manual().1,

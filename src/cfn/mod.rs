@@ -11,7 +11,9 @@ pub mod sdk;
 
 use std::future::Future;
 
-use crate::model::{ChangeSetPage, ListedStack, Stack, StackEventPage, StackStatus};
+use crate::model::{
+    ChangeSetPage, DriftDetection, ListedStack, ResourceDrift, Stack, StackEventPage, StackStatus,
+};
 
 /// The CloudFormation calls cfdeploy makes. Every call names its region, because one fleet may
 /// span several.
@@ -85,6 +87,26 @@ pub trait CloudFormation: Send + Sync + 'static {
         region: &str,
         statuses: &[StackStatus],
     ) -> impl Future<Output = Result<Vec<ListedStack>, CfnError>> + Send;
+
+    /// Starts drift detection on the stack (`DetectStackDrift`); returns the detection id.
+    fn detect_stack_drift(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<String, CfnError>> + Send;
+
+    fn drift_detection_status(
+        &self,
+        region: &str,
+        detection_id: &str,
+    ) -> impl Future<Output = Result<DriftDetection, CfnError>> + Send;
+
+    /// Every resource of the stack that drifted (`MODIFIED` or `DELETED`), all pages.
+    fn resource_drifts(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> impl Future<Output = Result<Vec<ResourceDrift>, CfnError>> + Send;
 
     fn update_termination_protection(
         &self,

@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     async {
         let masker = ctx.masker().await;
         let cfn = ctx.cfn().await;
-        let plan = plan_selected(ctx, args.concurrency, &masker).await?;
+        let plan = plan_selected(ctx, args.concurrency, args.drift, &masker).await?;
         tracing::info!(
             calls = cfn.calls(),
             stacks = plan.stacks.len(),
@@ -66,6 +66,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
 pub async fn plan_selected(
     ctx: &Context,
     concurrency: u16,
+    drift: bool,
     masker: &Masker,
 ) -> Result<Masked<Plan>> {
     let specs = ctx.selected_stacks().await?;
@@ -79,6 +80,7 @@ pub async fn plan_selected(
     let options = PlanOptions {
         concurrency: usize::from(concurrency),
         poll: PollOptions::default(),
+        drift,
     };
     let interrupt = ctx.interrupt();
     let plan = plan_fleet(

@@ -35,6 +35,7 @@ fn big_stack(name: &str, resources: usize, diff_lines: usize) -> StackPlan {
                 }],
                 destructive: None,
                 policy_action: None,
+                drift: None,
             })
             .collect(),
         parameters: vec![],

@@ -170,6 +170,9 @@ pub struct ResourceChange {
     /// What happens to the old resource: `Delete`, `Retain`, `Snapshot`, `ReplaceAndDelete`,
     /// `ReplaceAndRetain`, `ReplaceAndSnapshot` (`PolicyAction`).
     pub policy_action: Option<String>,
+    /// With `plan --drift`: how the live resource differs from the deployed template, when it
+    /// drifted (the change set's before-values are the template's, not what is deployed).
+    pub drift: Option<String>,
 }
 
 impl ResourceChange {

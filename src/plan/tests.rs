@@ -64,6 +64,7 @@ fn modify(id: &str, detail: PropertyChange) -> ResourceChange {
         details: vec![detail],
         destructive: None,
         policy_action: None,
+        drift: None,
     }
 }
 
@@ -118,10 +119,19 @@ fn fast() -> PollOptions {
 }
 
 async fn plan_one(fake: FakeCfn, params: &[(&str, &str)]) -> (Plan, Arc<FakeCfn>) {
+    plan_with_drift(fake, params, false).await
+}
+
+async fn plan_with_drift(
+    fake: FakeCfn,
+    params: &[(&str, &str)],
+    drift: bool,
+) -> (Plan, Arc<FakeCfn>) {
     let fake = Arc::new(fake);
     let options = PlanOptions {
         concurrency: 2,
         poll: fast(),
+        drift,
     };
     let specs = vec![spec(params)];
     let masker = Masker::for_specs(&specs);
@@ -386,6 +396,7 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
     let options = PlanOptions {
         concurrency: 1,
         poll: fast(),
+        drift: false,
     };
     let plan = plan_fleet(
         Arc::clone(&fake),
@@ -500,6 +511,7 @@ async fn an_interrupted_plan_stops_waiting_and_discards_what_it_made() {
                 &PlanOptions {
                     concurrency: 2,
                     poll: fast(),
+                    drift: false,
                 },
                 &Masker::default(),
                 &interrupt,
@@ -551,6 +563,7 @@ async fn stack_tag_changes_are_in_the_plan() {
         &PlanOptions {
             concurrency: 1,
             poll: fast(),
+            drift: false,
         },
         &Masker::default(),
         &crate::signals::manual().1,
@@ -608,6 +621,7 @@ async fn a_change_set_being_computed_holds_no_request_permit() {
     let options = PlanOptions {
         concurrency: 1,
         poll: fast(),
+        drift: false,
     };
     let masker = Masker::for_specs(&specs);
     let plan = plan_fleet(
@@ -634,4 +648,55 @@ async fn a_change_set_being_computed_holds_no_request_permit() {
         polls_before < 5,
         "with one request permit, the other stacks' change sets were created while the first was computed: {calls:?}"
     );
+}
+
+#[tokio::test]
+async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_masked() {
+    let setup = || {
+        let fake = fake(Some(StackStatus::UpdateComplete));
+        pages(
+            &fake,
+            0,
+            vec![(
+                (true, None),
+                page(
+                    ChangeSetStatus::CreateComplete,
+                    None,
+                    vec![
+                        modify("A", detail("X", Some("1"), Some("2"))),
+                        modify("B", detail("Y", Some("1"), Some("2"))),
+                    ],
+                    None,
+                ),
+            )],
+        );
+        fake.set_drift(
+            "api",
+            crate::model::ResourceDrift {
+                logical_id: "A".into(),
+                status: "MODIFIED".into(),
+                differences: vec![crate::model::DriftDifference {
+                    path: "/Token".into(),
+                    expected: "old".into(),
+                    actual: "secret-token".into(),
+                    kind: "NOT_EQUAL".into(),
+                }],
+            },
+        );
+        fake
+    };
+    let (plan, fake) =
+        plan_with_drift(setup(), &[("Name", "api"), ("Token", "secret-token")], true).await;
+    let s = &plan.stacks[0];
+    assert_eq!(
+        s.changes[0].drift.as_deref(),
+        Some("/Token: old in the template, **** live"),
+        "drifted, and the live value masked like every other"
+    );
+    assert_eq!(s.changes[1].drift, None, "B did not drift");
+    assert_eq!(fake.count("DetectStackDrift"), 1);
+
+    let (plan, fake) = plan_one(setup(), &[("Name", "api"), ("Token", "secret-token")]).await;
+    assert_eq!(plan.stacks[0].changes[0].drift, None);
+    assert_eq!(fake.count("DetectStackDrift"), 0, "only with --drift");
 }

@@ -212,6 +212,14 @@ pub(crate) fn stack_details(
         }
         writeln!(out)?;
     }
+    for c in s.changes.iter().filter(|c| c.drift.is_some()) {
+        writeln!(
+            out,
+            "> [!NOTE]\n> **Drifted:** `{}` {}; its before-values are the template's, not what is deployed.\n",
+            escape(&c.logical_id),
+            escape(c.drift.as_deref().unwrap_or_default())
+        )?;
+    }
     for warning in &s.warnings {
         writeln!(
             out,
@@ -303,10 +311,11 @@ pub(crate) fn stack_details(
                 out,
                 "| {}{} | {} | `{}` | {} | {} | {} |",
                 c.action.as_str(),
-                if c.destructive.is_some() {
-                    " ⚠️"
-                } else {
-                    ""
+                match (c.destructive.is_some(), c.drift.is_some()) {
+                    (true, true) => " ⚠️ (drifted)",
+                    (true, false) => " ⚠️",
+                    (false, true) => " (drifted)",
+                    (false, false) => "",
                 },
                 escape(&c.logical_id),
                 code(&c.resource_type),

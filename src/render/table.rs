@@ -83,6 +83,19 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             )
         )?;
     }
+    for c in &stack.changes {
+        if let Some(drift) = &c.drift {
+            let text = format!(
+                "  ≠ drifted: {} {drift}; its before-values are the template's, not what is deployed",
+                c.logical_id
+            );
+            writeln!(
+                out,
+                "{}",
+                paint(style, YELLOW, &super::wrap(&text, style.width, 4))
+            )?;
+        }
+    }
     for warning in &stack.warnings {
         let text = format!("  ⚠ CloudFormation warns: {warning}");
         writeln!(

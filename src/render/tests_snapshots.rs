@@ -49,6 +49,7 @@ fn change(
         details,
         destructive: None,
         policy_action: None,
+        drift: None,
     }
 }
 

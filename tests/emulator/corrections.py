@@ -1249,6 +1249,84 @@ def r_delete_stack(self) -> EmptyResult:
     return EmptyResult()
 
 
+# --------------------------------------------------------------------------------------------
+# Drift detection (moto has none): drift is armed per resource through the control endpoint
+# (/_emulator/drift); detection takes the operation delay and reports what was armed.
+# --------------------------------------------------------------------------------------------
+
+# {(stack name, logical id): {"status": MODIFIED|DELETED, "differences": [...]}}
+DRIFT: dict[tuple[str, str], dict[str, Any]] = {}
+# {detection id: {"stack": stack id, "name": stack name, "ready_at": monotonic}}
+DETECTIONS: dict[str, dict[str, Any]] = {}
+
+
+def r_detect_stack_drift(self) -> ActionResult:
+    with LOCK:
+        stack = live_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if stack is None:
+            raise ValidationError(self._get_param("StackName"))
+        if stack.status.endswith("_IN_PROGRESS"):
+            raise ValidationError(
+                message=f"Drift detection is not supported for stack [{stack.name}] in {stack.status}"
+            )
+        detection = str(uuid.uuid4())
+        DETECTIONS[detection] = {
+            "stack": stack.stack_id, "name": stack.name,
+            "ready_at": time.monotonic() + SETTINGS["delay"],
+        }
+    return ActionResult({"StackDriftDetectionId": detection})
+
+
+def r_describe_stack_drift_detection_status(self) -> ActionResult:
+    detection = self._get_param("StackDriftDetectionId")
+    with LOCK:
+        d = DETECTIONS.get(detection)
+        if d is None:
+            raise ValidationError(message=f"Drift detection [{detection}] does not exist")
+        done = time.monotonic() >= d["ready_at"]
+        drifted = [k for k in DRIFT if k[0] == d["name"]]
+    result = {
+        "StackId": d["stack"],
+        "StackDriftDetectionId": detection,
+        "DetectionStatus": "DETECTION_COMPLETE" if done else "DETECTION_IN_PROGRESS",
+        "Timestamp": utcnow(),
+    }
+    if done:
+        result["StackDriftStatus"] = "DRIFTED" if drifted else "IN_SYNC"
+        result["DriftedStackResourceCount"] = len(drifted)
+    return ActionResult(result)
+
+
+def r_describe_stack_resource_drifts(self) -> ActionResult:
+    with LOCK:
+        stack = live_stack(self.cloudformation_backend, self._get_param("StackName"))
+        if stack is None:
+            raise ValidationError(self._get_param("StackName"))
+        wanted = set(self._get_param("StackResourceDriftStatusFilters", []) or [])
+        resources = (stack_template(stack).get("Resources") or {})
+        ids = physical_ids(stack)
+        drifts = []
+        for name, decl in resources.items():
+            armed = DRIFT.get((stack.name, name))
+            status = armed["status"] if armed else "IN_SYNC"
+            if wanted and status not in wanted:
+                continue
+            drifts.append({
+                "StackId": stack.stack_id,
+                "LogicalResourceId": name,
+                "PhysicalResourceId": ids.get(name, ""),
+                "ResourceType": (decl or {}).get("Type"),
+                "StackResourceDriftStatus": status,
+                "PropertyDifferences": [
+                    {"PropertyPath": d["path"], "ExpectedValue": d.get("expected", ""),
+                     "ActualValue": d.get("actual", ""), "DifferenceType": d.get("type", "NOT_EQUAL")}
+                    for d in (armed or {}).get("differences", [])
+                ],
+                "Timestamp": utcnow(),
+            })
+    return ActionResult({"StackResourceDrifts": drifts})
+
+
 def r_update_termination_protection(self) -> ActionResult:
     with LOCK:
         name = self._get_param("StackName")
@@ -1306,6 +1384,9 @@ def apply() -> None:
     response.rollback_stack = r_rollback_stack
     response.update_termination_protection = r_update_termination_protection
     response.delete_stack = r_delete_stack
+    response.detect_stack_drift = r_detect_stack_drift
+    response.describe_stack_drift_detection_status = r_describe_stack_drift_detection_status
+    response.describe_stack_resource_drifts = r_describe_stack_resource_drifts
     response.describe_stack_events = r_describe_stack_events
     # Changes are already shaped as ResourceChange; wrap each as a Change of type Resource.
     response.RESPONSE_KEY_PATH_TO_TRANSFORMER = dict(response.RESPONSE_KEY_PATH_TO_TRANSFORMER)
@@ -1411,6 +1492,17 @@ def control(environ, start_response):
                     BUCKET["tokens"] = SETTINGS["rate_limit"]
                     BUCKET["at"] = time.monotonic()
         return json_response(start_response, "200 OK", SETTINGS)
+    if path == "/_emulator/drift":
+        with LOCK:
+            if method == "POST":
+                DRIFT[(payload["stack"], payload["resource"])] = {
+                    "status": payload.get("status", "MODIFIED"),
+                    "differences": payload.get("differences", []),
+                }
+            if method == "DELETE":
+                DRIFT.clear()
+            return json_response(start_response, "200 OK",
+                                 [{"stack": k[0], "resource": k[1], **v} for k, v in DRIFT.items()])
     if path == "/_emulator/requests":
         with FAULT_LOCK:
             if method == "DELETE":

@@ -521,6 +521,28 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual([e.get("ClientRequestToken") for e in finals], ["del-2"])
 
 
+    # drift -------------------------------------------------------------------------------------
+
+    def test_drift_armed_on_a_resource_is_what_detection_reports(self):
+        stack = self.name()
+        self.deploy(stack)
+        import urllib.request
+        urllib.request.urlopen(urllib.request.Request(
+            self.endpoint + "/_emulator/drift", method="POST",
+            data=json.dumps({"stack": stack, "resource": "Queue", "differences": [
+                {"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}]}).encode()))
+        detection = self.cfn.detect_stack_drift(StackName=stack)["StackDriftDetectionId"]
+        status = self.cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+        self.assertEqual(status["DetectionStatus"], "DETECTION_COMPLETE")
+        self.assertEqual(status["StackDriftStatus"], "DRIFTED")
+        drifts = self.cfn.describe_stack_resource_drifts(
+            StackName=stack, StackResourceDriftStatusFilters=["MODIFIED", "DELETED"])["StackResourceDrifts"]
+        self.assertEqual([d["LogicalResourceId"] for d in drifts], ["Queue"])
+        diff = drifts[0]["PropertyDifferences"][0]
+        self.assertEqual((diff["PropertyPath"], diff["ExpectedValue"], diff["ActualValue"]),
+                         ("/VisibilityTimeout", "30", "45"))
+
+
 if __name__ == "__main__":
     unittest.main()
 

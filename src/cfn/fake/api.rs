@@ -3,7 +3,8 @@
 use super::{find, find_mut, step, validation, FakeCfn, Op, QUEUE};
 use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet};
 use crate::model::{
-    ChangeSetPage, ChangeSetStatus, ListedStack, Stack, StackEvent, StackEventPage, StackStatus,
+    ChangeSetPage, ChangeSetStatus, DriftDetection, ListedStack, ResourceDrift, Stack, StackEvent,
+    StackEventPage, StackStatus,
 };
 
 impl CloudFormation for FakeCfn {
@@ -319,6 +320,25 @@ impl CloudFormation for FakeCfn {
             return Err(FakeCfn::lost("ListStacks"));
         }
         Ok(listed)
+    }
+
+    async fn detect_stack_drift(&self, _: &str, stack: &str) -> Result<String, CfnError> {
+        self.enter("DetectStackDrift", stack)?;
+        Ok(format!("drift-{stack}"))
+    }
+
+    async fn drift_detection_status(
+        &self,
+        _: &str,
+        detection_id: &str,
+    ) -> Result<DriftDetection, CfnError> {
+        self.enter("DescribeStackDriftDetectionStatus", detection_id)?;
+        Ok(DriftDetection::Complete)
+    }
+
+    async fn resource_drifts(&self, _: &str, stack: &str) -> Result<Vec<ResourceDrift>, CfnError> {
+        self.enter("DescribeStackResourceDrifts", stack)?;
+        Ok(self.state().drifts.get(stack).cloned().unwrap_or_default())
     }
 
     async fn update_termination_protection(

@@ -236,6 +236,15 @@ impl FakeCfn {
     }
 
     /// The deployed template GetTemplate returns.
+    /// What drift detection reports for the stack.
+    pub fn set_drift(&self, stack: &str, drift: crate::model::ResourceDrift) {
+        self.state()
+            .drifts
+            .entry(stack.to_string())
+            .or_default()
+            .push(drift);
+    }
+
     pub fn set_template(&self, stack: &str, body: &str) {
         self.state()
             .deployed_templates

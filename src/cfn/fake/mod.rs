@@ -119,6 +119,8 @@ struct State {
     uploads: Vec<String>,
     /// Client request tokens of every operation started.
     tokens: Vec<String>,
+    /// Drifted resources by stack, as drift detection reports them.
+    drifts: HashMap<String, Vec<crate::model::ResourceDrift>>,
     counter: u64,
 }
 

@@ -217,6 +217,7 @@ pub(super) fn convert_resource_change(rc: &t::ResourceChange) -> ResourceChange 
             .filter(|_| action == Action::Modify)
             .map(|r| Replacement::parse(r.as_str())),
         policy_action: rc.policy_action().map(|p| p.as_str().to_string()),
+        drift: None,
         action,
         scope: rc.scope().iter().map(|s| s.as_str().to_string()).collect(),
         details: rc.details().iter().map(convert_detail).collect(),

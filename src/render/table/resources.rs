@@ -78,6 +78,11 @@ pub(super) fn changes_stacked(
             ref other => other.as_str().to_string(),
         };
         let mark = if c.destructive.is_some() { " ⚠" } else { "" };
+        let mark = if c.drift.is_some() {
+            format!("{mark} {}", paint(style, YELLOW, "(drifted)"))
+        } else {
+            mark.to_string()
+        };
         let replacement = match &c.replacement {
             Some(Replacement::True) => format!(" {}", paint(style, RED_BOLD, "(replacement)")),
             Some(Replacement::Conditional) => {
@@ -141,8 +146,13 @@ pub(super) fn resource_table(stack: &StackPlan, style: Style) -> (Table, Vec<(St
                         Action::Remove => paint(style, RED, "Remove"),
                         ref other => other.as_str().to_string(),
                     };
-                    if c.destructive.is_some() {
+                    let action = if c.destructive.is_some() {
                         format!("{action} {}", paint(style, RED_BOLD, "⚠"))
+                    } else {
+                        action
+                    };
+                    if c.drift.is_some() {
+                        format!("{action} {}", paint(style, YELLOW, "(drifted)"))
                     } else {
                         action
                     }

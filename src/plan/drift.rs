@@ -1,0 +1,80 @@
+//! `plan --drift`: drift detection on a stack the plan changes, and each changed resource whose
+//! live state has drifted from the deployed template marked with how: those are the changes whose
+//! before-values (the template's) are not what is really deployed.
+
+use crate::cfn::CloudFormation;
+use crate::model::{DriftDetection, ResourceChange, ResourceDrift};
+use crate::poll::PollOptions;
+use crate::signals::Interrupt;
+
+/// Detects drift on `stack` and marks the drifted ones of `changes`. An error says why drift
+/// could not be told (the plan itself stands).
+pub async fn mark<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    changes: &mut [ResourceChange],
+    poll: &PollOptions,
+    interrupt: &Interrupt,
+) -> Result<(), String> {
+    let id = cfn
+        .detect_stack_drift(region, stack)
+        .await
+        .map_err(|e| format!("drift detection could not start: {e}"))?;
+    let started = tokio::time::Instant::now();
+    let mut backoff = poll.backoff();
+    loop {
+        match cfn.drift_detection_status(region, &id).await {
+            Ok(DriftDetection::Complete) => break,
+            Ok(DriftDetection::Failed(why)) => {
+                return Err(format!("drift detection failed: {why}"))
+            }
+            Ok(DriftDetection::InProgress) => {}
+            Err(e) if e.is_transient() => backoff.slow_down(),
+            Err(e) => return Err(format!("drift detection status: {e}")),
+        }
+        if started.elapsed() >= poll.timeout {
+            return Err("drift detection did not finish in time".to_string());
+        }
+        let mut interrupt = interrupt.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = interrupt.changed() => {}
+        }
+        if *interrupt.borrow() > 0 {
+            return Err("drift detection interrupted".to_string());
+        }
+    }
+    let drifts = cfn
+        .resource_drifts(region, stack)
+        .await
+        .map_err(|e| format!("reading the drifted resources: {e}"))?;
+    for change in changes.iter_mut() {
+        if let Some(d) = drifts.iter().find(|d| d.logical_id == change.logical_id) {
+            change.drift = Some(describe(d));
+        }
+    }
+    Ok(())
+}
+
+/// `deleted outside CloudFormation`, or each differing property: template value, live value.
+pub fn describe(d: &ResourceDrift) -> String {
+    if d.status == "DELETED" {
+        return "deleted outside CloudFormation".to_string();
+    }
+    if d.differences.is_empty() {
+        return "modified outside CloudFormation".to_string();
+    }
+    d.differences
+        .iter()
+        .map(|p| match p.kind.as_str() {
+            "ADD" => format!("{} added live: {}", p.path, p.actual),
+            "REMOVE" => format!("{} removed live (template: {})", p.path, p.expected),
+            _ => format!(
+                "{}: {} in the template, {} live",
+                p.path, p.expected, p.actual
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
