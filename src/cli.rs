@@ -156,7 +156,7 @@ pub enum Command {
   cfdeploy validate
   # as a pre-commit hook: exit 1 and every problem at once when anything is wrong
   cfdeploy validate --config stacks")]
-    Validate,
+    Validate(ValidateArgs),
     /// Show a saved plan (from `plan --out`) again, in any format, without asking AWS.
     #[command(after_help = "Examples:
   # the plan a pull request reviewed, as a table
@@ -227,6 +227,14 @@ pub enum OutputsFormat {
     Json,
     /// KEY=value lines (the stack's name before the key when several stacks are shown).
     Env,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Also run cfn-lint (when installed) on every template; its errors fail validation with
+    /// file:line, its warnings are notes.
+    #[arg(long)]
+    pub cfn_lint: bool,
 }
 
 #[derive(Debug, Args)]

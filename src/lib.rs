@@ -79,7 +79,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
             cli::Command::Delete(args) => commands::delete::run(&ctx, args).await,
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
-            cli::Command::Validate => commands::validate::run(&ctx).await,
+            cli::Command::Validate(args) => commands::validate::run(&ctx, args).await,
             // Answered by `main` before any context exists.
             cli::Command::Completions(_) | cli::Command::Man(_) | cli::Command::Schema => {
                 Ok(Exit::Ok)

@@ -551,3 +551,66 @@ fn the_shipped_config_schema_is_the_one_the_binary_generates() {
     assert_eq!(schema["properties"]["stacks"]["type"], "object");
     assert_eq!(schema["$defs"]["RawStack"]["additionalProperties"], false);
 }
+
+#[test]
+fn validate_can_run_cfn_lint_and_reports_its_errors_by_file_and_line() {
+    let ws = Workspace::new();
+    ws.fixture("templates/service.yaml", "templates/queue-service.yaml");
+    ws.write(
+        "stacks.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  api:\n    parameters: {ServiceName: api, ApiToken: x}\n",
+    );
+    // A stand-in for cfn-lint, speaking its parseable format.
+    let bin = ws.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let lint = |script: &str| {
+        let path = bin.join("cfn-lint");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let validate = |path: &str| {
+        run(cfdeploy("http://127.0.0.1:9", ws.path())
+            .env("PATH", path)
+            .args(["validate", "--config", "stacks.yaml", "--cfn-lint"]))
+    };
+
+    lint(
+        r#"echo "$3:12:7:12:30:E3012:Property Resources/WorkQueue/Properties/VisibilityTimeout should be of type Integer"; echo "$3:3:1:3:9:W2001:Parameter Unused not used."; exit 6"#,
+    );
+    let out = validate(&path);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("templates/service.yaml:12: E3012 Property Resources/WorkQueue"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("note: cfn-lint:") && out.stderr.contains("W2001"),
+        "{}",
+        out.stderr
+    );
+
+    lint("exit 0");
+    let out = validate(&path);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cfn-lint: 1 template without errors"),
+        "{}",
+        out.stderr
+    );
+
+    let out = validate("/nonexistent");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("pip install cfn-lint"),
+        "{}",
+        out.stderr
+    );
+}
