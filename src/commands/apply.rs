@@ -1,6 +1,6 @@
 //! `cfdeploy apply`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -156,7 +156,11 @@ async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Op
             .iter()
             .filter(|s| s.status.has_changes())
             .count();
-        let confirmed = ask && confirm(changing)?;
+        let confirmed = ask
+            && super::confirm(&format!(
+                "Apply the changes to {}?",
+                super::stacks(changing)
+            ))?;
         if !confirmed {
             for s in plan.stacks.iter().filter(|s| s.status.has_changes()) {
                 if let Some(arn) = &s.change_set_arn {
@@ -172,18 +176,4 @@ async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Op
         }
     }
     Ok(Some(Masked::into_inner(plan)))
-}
-
-fn confirm(stacks: usize) -> Result<bool> {
-    let mut err = std::io::stderr().lock();
-    write!(
-        err,
-        "Apply the changes to {}? Only 'yes' applies: ",
-        super::stacks(stacks)
-    )?;
-    err.flush()?;
-    drop(err);
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
 }

@@ -1,14 +1,12 @@
 //! `cfdeploy delete STACK…`: plans each deletion (what goes, what a policy keeps, what is
 //! refused), shows it, asks (or takes `--yes`), then deletes and watches like apply.
 
-use std::io::BufRead;
-use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Result;
 use tokio::task::JoinSet;
 
-use crate::cli::{DeleteArgs, ReportFormat};
+use crate::cli::DeleteArgs;
 use crate::context::Context;
 use crate::delete::{self, DeleteOptions, Target};
 use crate::engine::Events;
@@ -16,7 +14,7 @@ use crate::exit::Exit;
 use crate::guard::StatefulTypes;
 use crate::poll::PollOptions;
 use crate::progress::Progress;
-use crate::render::{self, outcome, Style};
+use crate::render::{self, Style};
 
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<Exit> {
     let names = ctx.named_and_selected(&args.names, false).await?;
@@ -64,7 +62,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<Exit> {
             super::say("error: refusing to delete without confirmation: there is no terminal to ask on. Pass --yes (after looking at `cfdeploy delete … --dry-run`).");
             return Ok(Exit::Failure);
         }
-        declined = !confirm(going)?;
+        declined = !super::confirm(&format!("Delete {}?", super::stacks(going)))?;
     }
 
     let progress = Arc::new(Progress::new(ctx.progress_mode(false)));
@@ -147,33 +145,6 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<Exit> {
         Exit::Ok
     });
     let outcomes = masker.mask(outcomes);
-    super::write_stdout(|out| match args.format {
-        ReportFormat::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&outcome::outcomes_json(
-                "delete",
-                &ctx.run.correlation_id,
-                &outcomes,
-                exit.code(),
-            ))
-            .unwrap_or_default()
-        ),
-        ReportFormat::Table => outcome::outcomes(out, &outcomes, ctx.stdout),
-    })?;
+    super::report_outcomes(ctx, "delete", args.format, &outcomes, exit)?;
     Ok(exit)
-}
-
-fn confirm(stacks: usize) -> Result<bool> {
-    let mut err = std::io::stderr().lock();
-    write!(
-        err,
-        "Delete {}? Only 'yes' deletes: ",
-        super::stacks(stacks)
-    )?;
-    err.flush()?;
-    drop(err);
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
 }

@@ -98,3 +98,41 @@ pub fn saved_plan(ctx: &Context, path: &std::path::Path, verb: &str) -> Result<c
 pub fn stacks(n: usize) -> String {
     format!("{n} stack{}", if n == 1 { "" } else { "s" })
 }
+
+/// The outcomes of a run that changes stacks (`rollback`, `delete`) on stdout: the JSON document
+/// with `kind`, or the diagnoses and results table.
+pub fn report_outcomes(
+    ctx: &Context,
+    kind: &str,
+    format: crate::cli::ReportFormat,
+    outcomes: &crate::mask::Masked<Vec<crate::model::Outcome>>,
+    exit: Exit,
+) -> Result<()> {
+    use crate::render::outcome;
+    write_stdout(|out| match format {
+        crate::cli::ReportFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&outcome::outcomes_json(
+                kind,
+                &ctx.run.correlation_id,
+                outcomes,
+                exit.code(),
+            ))
+            .unwrap_or_default()
+        ),
+        crate::cli::ReportFormat::Table => outcome::outcomes(out, outcomes, ctx.stdout),
+    })
+}
+
+/// Asks `question` on the terminal; only `yes` is yes.
+pub fn confirm(question: &str) -> Result<bool> {
+    use std::io::BufRead;
+    let mut err = std::io::stderr().lock();
+    write!(err, "{question} Only 'yes' confirms: ")?;
+    err.flush()?;
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::apply::repair::{repair, RepairOptions};
-use crate::cli::{ReportFormat, RollbackArgs};
+use crate::cli::RollbackArgs;
 use crate::context::Context;
 use crate::engine::Events;
 use crate::exit::Exit;
 use crate::poll::PollOptions;
 use crate::progress::Progress;
-use crate::render::outcome;
 
 pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
     let stacks = ctx.named_and_selected(&args.names, false).await?;
@@ -51,19 +50,6 @@ pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<Exit> {
     }
     let exit = Exit::worst_of(outcomes.iter().map(|o| Exit::from(o.kind)));
     let outcomes = masker.mask(outcomes);
-    super::write_stdout(|out| match args.format {
-        ReportFormat::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&outcome::outcomes_json(
-                "rollback",
-                &ctx.run.correlation_id,
-                &outcomes,
-                exit.code(),
-            ))
-            .unwrap_or_default()
-        ),
-        ReportFormat::Table => outcome::outcomes(out, &outcomes, ctx.stdout),
-    })?;
+    super::report_outcomes(ctx, "rollback", args.format, &outcomes, exit)?;
     Ok(exit)
 }

@@ -7,15 +7,16 @@ use std::sync::Mutex;
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_cloudformation as cfn;
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::types as t;
 
 mod convert;
+mod drift;
 mod identity;
+mod load;
+mod s3;
 
 pub use identity::Identity;
 
@@ -27,8 +28,8 @@ use super::{
     CfnError, ChangeSetRequest, ChangeSetType, CloudFormation, CreatedChangeSet, TemplateSource,
 };
 use crate::model::{
-    ChangeSetPage, ChangeSetStatus, DriftDetection, DriftDifference, ListedStack, ResourceDrift,
-    Stack, StackEventPage, StackStatus,
+    ChangeSetPage, ChangeSetStatus, DriftDetection, ListedStack, ResourceDrift, Stack,
+    StackEventPage, StackStatus,
 };
 
 /// How long throttling is waited out before a call fails: long enough for any fleet to get its
@@ -89,84 +90,6 @@ pub struct SdkCloudFormation {
 }
 
 impl SdkCloudFormation {
-    /// Loads the default credential chain (env, profiles, SSO, web identity) and honours
-    /// `AWS_ENDPOINT_URL`, as the AWS CLI does.
-    pub async fn load(options: &SdkOptions) -> SdkCloudFormation {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            // cfdeploy retries itself (`send`), so that every throttled answer reaches the
-            // governor and every retry waits its turn.
-            .retry_config(RetryConfig::disabled())
-            // Every call is bounded: an endpoint that accepts the connection and never answers
-            // fails the attempt, and the attempts are bounded too.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(options.connect_timeout)
-                    .read_timeout(options.call_timeout)
-                    .operation_attempt_timeout(options.call_timeout)
-                    .build(),
-            );
-        // The region as the AWS CLI finds it: --region, the environment, then the profile. Never
-        // the instance metadata service, which a laptop does not have (asking it costs seconds
-        // and prints warnings) and whose region is the runner's, not the deploy's.
-        let region = match &options.region {
-            Some(region) => Some(Region::new(region.clone())),
-            None => {
-                let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
-                if let Some(name) = &options.profile {
-                    profile = profile.profile_name(name);
-                }
-                aws_config::meta::region::RegionProviderChain::first_try(
-                    aws_config::environment::region::EnvironmentVariableRegionProvider::new(),
-                )
-                .or_else(profile.build())
-                .region()
-                .await
-            }
-        };
-        // The STS calls credentials may need (web identity, assumed roles) go to the region's
-        // endpoint, or without one to us-east-1's, rather than asking the metadata service.
-        let sts_region = region
-            .clone()
-            .unwrap_or_else(|| Region::from_static("us-east-1"));
-        let provider_config = aws_config::provider_config::ProviderConfig::default()
-            .with_region(Some(sts_region.clone()));
-        // Given even when there is none, or the loader would ask the metadata service itself;
-        // and so is the SSO token chain's.
-        loader = loader.region(region).token_provider(
-            aws_config::default_provider::token::DefaultTokenChain::builder()
-                .region(sts_region.clone())
-                .build()
-                .await,
-        );
-        if let Some(profile) = &options.profile {
-            // An explicit --profile wins over credentials in the environment, as in the AWS CLI
-            // (the default chain would take AWS_ACCESS_KEY_ID first).
-            loader = loader.profile_name(profile).credentials_provider(
-                aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .configure(&provider_config)
-                    .profile_name(profile)
-                    .build(),
-            );
-        } else {
-            loader = loader.credentials_provider(
-                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                    .region(sts_region)
-                    .build()
-                    .await,
-            );
-        }
-        SdkCloudFormation {
-            config: loader.load().await,
-            clients: Mutex::new(HashMap::new()),
-            s3_clients: Mutex::new(HashMap::new()),
-            calls: AtomicU64::new(0),
-            custom_endpoint: options.custom_endpoint,
-            call_timeout: options.call_timeout,
-            attempts: options.max_attempts.max(1),
-            governor: Governor::new(),
-        }
-    }
-
     /// Throttled answers this run has seen (and waited out).
     pub fn throttled(&self) -> u64 {
         self.governor.throttled_count()
@@ -287,26 +210,6 @@ impl SdkCloudFormation {
                     .region(Region::new(region.to_string()))
                     .build();
                 cfn::Client::from_conf(conf)
-            })
-            .clone()
-    }
-}
-
-impl SdkCloudFormation {
-    fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(operation = "PutObject", region, "aws call");
-        let mut clients = self.s3_clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                // A custom endpoint (an S3-compatible store, the local emulator) has no
-                // per-bucket host names: address buckets by path there.
-                let conf = aws_sdk_s3::config::Builder::from(&self.config)
-                    .region(Region::new(region.to_string()))
-                    .force_path_style(self.custom_endpoint)
-                    .build();
-                aws_sdk_s3::Client::from_conf(conf)
             })
             .clone()
     }
@@ -553,17 +456,7 @@ impl CloudFormation for SdkCloudFormation {
     }
 
     async fn detect_stack_drift(&self, region: &str, stack: &str) -> Result<String, CfnError> {
-        let op = "DetectStackDrift";
-        let client = self.client(region, op);
-        let out = self
-            .send(op, region, || {
-                client.detect_stack_drift().stack_name(stack).send()
-            })
-            .await?;
-        Ok(out
-            .stack_drift_detection_id()
-            .unwrap_or_default()
-            .to_string())
+        self.start_drift_detection(region, stack).await
     }
 
     async fn drift_detection_status(
@@ -571,31 +464,7 @@ impl CloudFormation for SdkCloudFormation {
         region: &str,
         detection_id: &str,
     ) -> Result<DriftDetection, CfnError> {
-        let op = "DescribeStackDriftDetectionStatus";
-        let client = self.client(region, op);
-        let out = self
-            .send(op, region, || {
-                client
-                    .describe_stack_drift_detection_status()
-                    .stack_drift_detection_id(detection_id)
-                    .send()
-            })
-            .await?;
-        Ok(
-            match out
-                .detection_status()
-                .map(|s| s.as_str())
-                .unwrap_or_default()
-            {
-                "DETECTION_IN_PROGRESS" => DriftDetection::InProgress,
-                "DETECTION_COMPLETE" => DriftDetection::Complete,
-                other => DriftDetection::Failed(
-                    out.detection_status_reason()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| other.to_string()),
-                ),
-            },
-        )
+        self.drift_detection(region, detection_id).await
     }
 
     async fn resource_drifts(
@@ -603,49 +472,7 @@ impl CloudFormation for SdkCloudFormation {
         region: &str,
         stack: &str,
     ) -> Result<Vec<ResourceDrift>, CfnError> {
-        let op = "DescribeStackResourceDrifts";
-        let mut drifts = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let client = self.client(region, op);
-            let out = self
-                .send(op, region, || {
-                    client
-                        .describe_stack_resource_drifts()
-                        .stack_name(stack)
-                        .stack_resource_drift_status_filters(t::StackResourceDriftStatus::Modified)
-                        .stack_resource_drift_status_filters(t::StackResourceDriftStatus::Deleted)
-                        .set_next_token(next_token.clone())
-                        .send()
-                })
-                .await?;
-            drifts.extend(out.stack_resource_drifts().iter().map(|d| {
-                ResourceDrift {
-                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                    status: d
-                        .stack_resource_drift_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    differences: d
-                        .property_differences()
-                        .iter()
-                        .map(|p| DriftDifference {
-                            path: p.property_path().unwrap_or_default().to_string(),
-                            expected: p.expected_value().unwrap_or_default().to_string(),
-                            actual: p.actual_value().unwrap_or_default().to_string(),
-                            kind: p
-                                .difference_type()
-                                .map(|k| k.as_str().to_string())
-                                .unwrap_or_default(),
-                        })
-                        .collect(),
-                }
-            }));
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(drifts),
-            }
-        }
+        self.drifted_resources(region, stack).await
     }
 
     async fn update_termination_protection(
@@ -751,33 +578,6 @@ impl CloudFormation for SdkCloudFormation {
         key: &str,
         body: &[u8],
     ) -> Result<String, CfnError> {
-        let url = format!("https://{bucket}.s3.{region}.amazonaws.com/{key}");
-        let client = self.s3(region);
-        // Content-addressed: an object already under the key is this one.
-        let stored = self
-            .send("HeadObject", region, || {
-                client.head_object().bucket(bucket).key(key).send()
-            })
-            .await
-            .is_ok();
-        if stored {
-            return Ok(url);
-        }
-        let content_type = if key.ends_with(".zip") {
-            "application/zip"
-        } else {
-            "text/plain; charset=utf-8"
-        };
-        self.send("PutObject", region, || {
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .content_type(content_type)
-                .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()))
-                .send()
-        })
-        .await?;
-        Ok(url)
+        self.put_once(region, bucket, key, body).await
     }
 }
