@@ -247,7 +247,7 @@ pub async fn execute<C: CloudFormation>(
         .await
     {
         // The call may have taken effect with its answer lost: the deletion's events tell.
-        if !deleting_with(cfn, &d.region, stack_id, &token).await {
+        if watch::started_with(cfn, &d.region, stack_id, &token).await != Some(true) {
             let kind = if e.is_transient() {
                 OutcomeKind::Unknown
             } else {
@@ -353,22 +353,6 @@ pub async fn execute<C: CloudFormation>(
         }
     }
     result
-}
-
-/// Whether the stack's newest events show the deletion started with `token`.
-async fn deleting_with<C: CloudFormation>(
-    cfn: &C,
-    region: &str,
-    stack_id: &str,
-    token: &str,
-) -> bool {
-    match cfn.describe_stack_events(region, stack_id, None).await {
-        Ok(page) => page
-            .events
-            .iter()
-            .any(|e| e.client_request_token.as_deref() == Some(token)),
-        Err(_) => false,
-    }
 }
 
 #[cfg(test)]

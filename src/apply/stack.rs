@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-use crate::cfn::{CfnError, CloudFormation};
+use crate::cfn::CloudFormation;
 use crate::engine::{Events, RolloutEvent};
 use crate::model::{Outcome, OutcomeKind, StackStatus};
 use crate::poll::PollOptions;
@@ -116,7 +116,7 @@ pub async fn run<C: CloudFormation>(
                 // The call may have reached CloudFormation with its answer lost, and a retry
                 // then refused ("already executing"): the operation's own events say whether
                 // it started, by the token.
-                match started_with(cfn, &s.region, &s.stack, &token).await {
+                match watch::started_with(cfn, &s.region, &s.stack, &token).await {
                     Some(true) => events.note(format!(
                         "{}: the answer to ExecuteChangeSet was lost ({}), but the change set is executing; watching it",
                         s.stack,
@@ -276,27 +276,4 @@ async fn finish<C: CloudFormation>(
         }
     }
     result
-}
-
-/// Whether an operation started by the call with `token` shows in the stack's newest events:
-/// `Some(true)` it did, `Some(false)` it did not, `None` the events cannot be read.
-async fn started_with<C: CloudFormation>(
-    cfn: &C,
-    region: &str,
-    stack: &str,
-    token: &str,
-) -> Option<bool> {
-    let page = match cfn.describe_stack_events(region, stack, None).await {
-        Ok(page) => page,
-        Err(e @ (CfnError::Throttled { .. } | CfnError::Transport { .. })) => {
-            tracing::warn!(stack, error = %e, "cannot read the stack events to see whether the change set started");
-            return None;
-        }
-        Err(_) => return Some(false),
-    };
-    Some(
-        page.events
-            .iter()
-            .any(|e| e.client_request_token.as_deref() == Some(token)),
-    )
 }

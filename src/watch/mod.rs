@@ -285,6 +285,29 @@ fn is_transient(e: &CfnError) -> bool {
     matches!(e, CfnError::Throttled { .. } | CfnError::Transport { .. })
 }
 
+/// Whether an operation started by the call with `token` shows in the stack's newest events:
+/// `Some(true)` it did, `Some(false)` it did not, `None` the events cannot be read.
+pub async fn started_with<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    token: &str,
+) -> Option<bool> {
+    let page = match cfn.describe_stack_events(region, stack, None).await {
+        Ok(page) => page,
+        Err(e @ (CfnError::Throttled { .. } | CfnError::Transport { .. })) => {
+            tracing::warn!(stack, error = %e, "cannot read the stack events to see whether the operation started");
+            return None;
+        }
+        Err(_) => return Some(false),
+    };
+    Some(
+        page.events
+            .iter()
+            .any(|e| e.client_request_token.as_deref() == Some(token)),
+    )
+}
+
 /// Reads the stack's events back to the start of its latest operation and diagnoses it,
 /// following failed nested stacks into their own events (one level). `stack` is what to read
 /// (a name or a stack id); `name` is how the user knows the stack, used in the advice.
