@@ -333,15 +333,7 @@ async fn ran_earlier<C: CloudFormation>(
     correlation_id: &str,
 ) -> Option<StackAction> {
     let token = crate::run::request_token(correlation_id, crate::run::Step::Execute, &entry.stack);
-    let page = cfn
-        .describe_stack_events(&entry.region, &entry.stack, None)
-        .await
-        .ok()?;
-    if !page
-        .events
-        .iter()
-        .any(|e| e.client_request_token.as_deref() == Some(token.as_str()))
-    {
+    if crate::watch::started_with(cfn, &entry.region, &entry.stack, &token).await != Some(true) {
         return None;
     }
     attach_or_report(cfn, entry).await
