@@ -177,6 +177,12 @@ pub enum Command {
   cfdeploy completions zsh > \"${fpath[1]}/_cfdeploy\"
   cfdeploy completions fish > ~/.config/fish/completions/cfdeploy.fish")]
     Completions(CompletionsArgs),
+    /// Print the deploy order `depends_on` gives the stacks: levels as text, or a Mermaid graph.
+    #[command(after_help = "Examples:
+  cfdeploy graph
+  # a picture for a pull request or the docs
+  cfdeploy graph --format mermaid")]
+    Graph(GraphArgs),
     /// Print the man page of cfdeploy (or of one command), generated from this help.
     #[command(after_help = "Examples:
   cfdeploy man > ~/.local/share/man/man1/cfdeploy.1
@@ -227,6 +233,21 @@ pub enum OutputsFormat {
     Json,
     /// KEY=value lines (the stack's name before the key when several stacks are shown).
     Env,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Levels as text, or a Mermaid flowchart.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// One line per level: the stacks that deploy together, each with what it waits for.
+    Text,
+    /// A Mermaid flowchart (GitHub renders it in markdown).
+    Mermaid,
 }
 
 #[derive(Debug, Args)]

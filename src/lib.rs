@@ -30,6 +30,7 @@ pub mod engine;
 pub mod exit;
 pub mod fingerprint;
 pub mod github;
+pub mod graph;
 pub mod guard;
 pub mod logging;
 pub mod mask;
@@ -78,6 +79,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             cli::Command::Events(args) => commands::events::run(&ctx, args).await,
             cli::Command::Rollback(args) => commands::rollback::run(&ctx, args).await,
             cli::Command::Delete(args) => commands::delete::run(&ctx, args).await,
+            cli::Command::Graph(args) => commands::graph::run(&ctx, args).await,
             cli::Command::Show(args) => commands::show::run(&ctx, args).await,
             cli::Command::Validate(args) => commands::validate::run(&ctx, args).await,
             // Answered by `main` before any context exists.

@@ -36,6 +36,8 @@ pub struct RolloutStack {
     pub termination_protection: bool,
     /// Its template declares outputs: read them once it succeeded.
     pub outputs: bool,
+    /// The stacks it is deployed after (`depends_on`); those not in the rollout hold nothing.
+    pub after: Vec<String>,
 }
 
 impl RolloutStack {
@@ -93,28 +95,46 @@ impl Rollout {
         stacks: Vec<RolloutStack>,
         options: &RolloutOptions,
     ) -> Rollout {
-        let running = stacks.iter().filter(|s| s.runs()).count();
-        let canary: Vec<usize> = (0..stacks.len())
-            .filter(|&i| stacks[i].runs())
-            .take(if running > options.canary {
-                options.canary
-            } else {
-                0
-            })
+        // The dependency levels: a stack's wave comes after its dependencies' waves.
+        let order: Vec<(String, Vec<String>)> = stacks
+            .iter()
+            .map(|s| (s.stack.clone(), s.after.clone()))
             .collect();
-        let rest: Vec<usize> = (0..stacks.len()).filter(|i| !canary.contains(i)).collect();
+        let levels = crate::graph::levels(&order);
+        let running = stacks.iter().filter(|s| s.runs()).count();
+        // The canary comes from the first level with something to run, so that it never goes
+        // before what it depends on.
+        let canary: Vec<usize> = levels
+            .iter()
+            .find(|level| level.iter().any(|&i| stacks[i].runs()))
+            .map(|level| {
+                level
+                    .iter()
+                    .copied()
+                    .filter(|&i| stacks[i].runs())
+                    .take(if running > options.canary {
+                        options.canary
+                    } else {
+                        0
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut waves = Vec::new();
         if !canary.is_empty() {
             waves.push(Wave {
-                stacks: canary,
+                stacks: canary.clone(),
                 canary: true,
             });
         }
-        if !rest.is_empty() {
-            waves.push(Wave {
-                stacks: rest,
-                canary: false,
-            });
+        for level in levels {
+            let rest: Vec<usize> = level.into_iter().filter(|i| !canary.contains(i)).collect();
+            if !rest.is_empty() {
+                waves.push(Wave {
+                    stacks: rest,
+                    canary: false,
+                });
+            }
         }
         Rollout {
             correlation_id: correlation_id.to_string(),
@@ -156,6 +176,7 @@ mod tests {
             changes: 1,
             termination_protection: false,
             outputs: false,
+            after: vec![],
         }
     }
 

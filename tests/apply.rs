@@ -1069,3 +1069,52 @@ fn outputs_of_deployed_stacks_as_a_table_json_and_env_lines() {
         missing.stdout
     );
 }
+
+#[test]
+fn depends_on_orders_the_rollout_and_a_failed_upstream_holds_its_dependents() {
+    let _g = serial();
+    let (net, svc, other) = (unique("net"), unique("svc"), unique("oth"));
+    let ws = fleet(
+        &[
+            (&svc, "templates/queue-service.yaml"),
+            (&net, "templates/fails-on-create.yaml"),
+            (&other, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write(
+        "stacks.yaml",
+        &config.replace(
+            &format!("    parameters: {{ServiceName: {svc}}}\n"),
+            &format!("    parameters: {{ServiceName: {svc}}}\n    depends_on: [{net}]\n"),
+        ),
+    );
+    let graph = cfd(&ws, &["graph"]);
+    assert_eq!(graph.code, 0, "{}", graph.stderr);
+    assert!(
+        graph
+            .stdout
+            .starts_with(&format!("1. {net}, {other}\n2. {svc} (after {net})\n")),
+        "{}",
+        graph.stdout
+    );
+    let out = plan_and_apply(
+        &ws,
+        &["--canary", "0", "--max-failures", "5", "--format", "json"],
+    );
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &net)["result"], "create-rolled-back");
+    assert_eq!(outcome(&doc, &svc)["result"], "not-started");
+    assert_eq!(
+        outcome(&doc, &svc)["message"],
+        format!("not started: it depends on {net}, which create failed and rolled back")
+    );
+    assert_eq!(outcome(&doc, &other)["result"], "created");
+    assert_eq!(
+        Emulator::shared().change_set_count(&svc),
+        0,
+        "its reviewed change set is deleted (the empty stack in review is reused by the next plan)"
+    );
+}

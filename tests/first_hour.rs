@@ -346,6 +346,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         "completions",
         "man",
         "schema",
+        "graph",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");

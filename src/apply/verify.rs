@@ -41,6 +41,7 @@ pub async fn verify<C: CloudFormation>(
             changes: entry.changes.len(),
             termination_protection: entry.termination_protection,
             outputs: spec.is_some_and(|s| !s.template.outputs.is_empty()),
+            after: spec.map(|s| s.depends_on.clone()).unwrap_or_default(),
         },
         owned_change_set: None,
     };
@@ -72,6 +73,7 @@ pub fn refused_entry(entry: &StackPlan) -> Verified {
             changes: entry.changes.len(),
             termination_protection: entry.termination_protection,
             outputs: false,
+            after: Vec::new(),
         },
         owned_change_set: None,
     }

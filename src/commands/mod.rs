@@ -6,6 +6,7 @@ pub mod comment;
 pub mod definitions;
 pub mod delete;
 pub mod events;
+pub mod graph;
 pub mod outputs;
 pub mod plan;
 pub mod rollback;

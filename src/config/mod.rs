@@ -40,6 +40,8 @@ pub struct StackSpec {
     pub stateful_types: crate::guard::StatefulTypes,
     /// The `mask:` patterns: matches are masked in every output.
     pub mask: Vec<regex_lite::Regex>,
+    /// Stacks of the config this one is deployed after.
+    pub depends_on: Vec<String>,
 }
 
 impl StackSpec {
@@ -135,6 +137,8 @@ pub fn load(
     let mut templates: HashMap<PathBuf, Result<Arc<Template>, String>> = HashMap::new();
     let mut all_names = Vec::new();
     let mut folder_defaults = tree::FolderDefaults::default();
+    // Every stack's `depends_on`, selected or not: the order is the whole config's.
+    let mut order: Vec<(String, PathBuf, Vec<String>)> = Vec::new();
 
     for config in &files {
         let file = &config.path;
@@ -172,15 +176,24 @@ pub fn load(
                 continue;
             }
             seen.insert(name.clone(), file.clone());
+            let merged = stack.over(&file_defaults);
+            order.push((
+                name.clone(),
+                file.clone(),
+                merged.depends_on.clone().unwrap_or_default(),
+            ));
             if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&name)) {
                 continue;
             }
-            let merged = stack.over(&file_defaults);
             match resolve(file, &name, merged, ctx, &mut templates) {
                 Ok(spec) => specs.push(spec),
                 Err(mut ps) => problems.append(&mut ps),
             }
         }
+    }
+
+    if !unreadable {
+        problems.extend(crate::graph::check(&order));
     }
 
     // With a file unread, its stacks are unknown: a selector matching none says nothing.
@@ -320,6 +333,7 @@ pub(crate) fn test_spec(name: &str) -> StackSpec {
         allow_destructive: false,
         stateful_types: crate::guard::StatefulTypes::default(),
         mask: vec![],
+        depends_on: vec![],
     }
 }
 

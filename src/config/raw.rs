@@ -55,6 +55,8 @@ pub struct RawStack {
     pub stateful_types: Option<RawStatefulTypes>,
     /// Patterns (regular expressions) whose matches are masked in every output.
     pub mask: Option<Vec<String>>,
+    /// Stacks of the config this one is deployed after (and not at all when one of them fails).
+    pub depends_on: Option<Vec<String>>,
     /// The folder `template` is relative to, when it came from a folder's `_defaults.yaml`
     /// (otherwise the folder of the file that declares the stack).
     #[serde(skip)]
@@ -103,6 +105,7 @@ impl RawStack {
                 .stateful_types
                 .or_else(|| defaults.stateful_types.clone()),
             mask: self.mask.or_else(|| defaults.mask.clone()),
+            depends_on: self.depends_on.or_else(|| defaults.depends_on.clone()),
         }
     }
 }

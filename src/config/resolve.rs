@@ -184,6 +184,7 @@ pub(super) fn resolve(
         allow_destructive: raw.allow_destructive.unwrap_or(false),
         stateful_types: stateful_types.expect("checked above"),
         mask,
+        depends_on: raw.depends_on.clone().unwrap_or_default(),
     })
 }
 

@@ -617,3 +617,46 @@ fn the_schema_knows_exactly_the_keys_the_reader_accepts() {
     top.sort();
     assert_eq!(top, super::keys::FILE);
 }
+
+#[test]
+fn depends_on_is_checked_across_every_file_of_the_config() {
+    let dir = fleet();
+    write(
+        dir.path(),
+        "a.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  network:\n    parameters: {ServiceName: net}\n    depends_on: [orders]\n",
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  orders:\n    parameters: {ServiceName: orders}\n    depends_on: [network, netwrk]\n",
+    );
+    let ps = problems(dir.path()).join("\n");
+    assert!(
+        ps.contains("b.yaml: stack `orders`: `depends_on` names `netwrk`"),
+        "{ps}"
+    );
+    assert!(
+        ps.contains("in a cycle: network → orders → network"),
+        "{ps}"
+    );
+    // Selecting one stack still checks the whole order.
+    let err = load_with(dir.path(), &["orders"], &[])
+        .unwrap_err()
+        .problems
+        .join("\n");
+    assert!(err.contains("in a cycle"), "{err}");
+
+    write(
+        dir.path(),
+        "a.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  network:\n    parameters: {ServiceName: net}\n",
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  orders:\n    parameters: {ServiceName: orders}\n    depends_on: [network]\n",
+    );
+    let specs = load_with(dir.path(), &[], &[]).unwrap();
+    assert_eq!(specs[1].depends_on, ["network"]);
+}

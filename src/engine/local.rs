@@ -71,7 +71,18 @@ pub async fn run<C: CloudFormation>(
                 max_failures: rollout.max_failures,
             };
             wave_run.run(&wave.stacks, &mut outcomes).await;
-            None
+            // The failure budget is the whole rollout's, not one wave's.
+            let failures = outcomes
+                .iter()
+                .flatten()
+                .filter(|o| counts_as_failure(o.kind))
+                .count();
+            (failures >= rollout.max_failures).then(|| {
+                format!(
+                    "not started: stopped after {failures} failure{} (--max-failures raises the limit)",
+                    if failures == 1 { "" } else { "s" }
+                )
+            })
         };
         if let Some(reason) = stop {
             for slot in outcomes.iter_mut().enumerate().filter(|(_, o)| o.is_none()) {
@@ -117,6 +128,17 @@ impl<C: CloudFormation> WaveRun<'_, C> {
             let max_in_flight = self.rollout.max_in_flight.unwrap_or(usize::MAX);
             while stop_reason.is_none() && running.len() < max_in_flight {
                 let Some(i) = queue.pop_front() else { break };
+                if let Some(why) = self.held_back(i, outcomes) {
+                    let s = &self.rollout.stacks[i];
+                    outcomes[i] = Some(self.events.finished(outcome(
+                        s,
+                        OutcomeKind::NotStarted,
+                        None,
+                        0.0,
+                        Some(why),
+                    )));
+                    continue;
+                }
                 let s = self.rollout.stacks[i].clone();
                 let cfn = Arc::clone(self.cfn);
                 let options = self.options.clone();
@@ -192,6 +214,29 @@ impl<C: CloudFormation> WaveRun<'_, C> {
                 Some(reason.clone()),
             )));
         }
+    }
+}
+
+impl<C> WaveRun<'_, C> {
+    /// Why stack `i` must not start: a stack it depends on did not succeed.
+    fn held_back(&self, i: usize, outcomes: &[Option<Outcome>]) -> Option<String> {
+        let s = &self.rollout.stacks[i];
+        s.after.iter().find_map(|dep| {
+            let j = self.rollout.stacks.iter().position(|o| &o.stack == dep)?;
+            let o = outcomes[j].as_ref()?;
+            (!o.kind.succeeded()).then(|| {
+                let what = match o.kind {
+                    OutcomeKind::NotStarted => "did not start".to_string(),
+                    OutcomeKind::Refused => "was refused".to_string(),
+                    OutcomeKind::Blocked => "was blocked (destructive changes)".to_string(),
+                    OutcomeKind::Cancelled => "was cancelled".to_string(),
+                    OutcomeKind::Abandoned => "is still in progress".to_string(),
+                    OutcomeKind::Unknown => "has an unknown outcome".to_string(),
+                    other => other.label().to_string(),
+                };
+                format!("not started: it depends on {dep}, which {what}")
+            })
+        })
     }
 }
 

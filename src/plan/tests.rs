@@ -107,6 +107,7 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         allow_destructive: false,
         stateful_types: crate::guard::StatefulTypes::default(),
         mask: vec![],
+        depends_on: vec![],
     }
 }
 
