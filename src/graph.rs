@@ -6,26 +6,43 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-/// The problems of a config's dependencies: `stacks` is every stack (name, file, depends_on) in
-/// config order.
-pub fn check(stacks: &[(String, PathBuf, Vec<String>)]) -> Vec<String> {
+/// One stack another depends on: named in `depends_on` (`via: None`), or read by a
+/// `${stack:NAME.Output}` reference in the key `via`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dep {
+    pub name: String,
+    pub via: Option<String>,
+}
+
+/// The problems of a config's dependencies: `stacks` is every stack (name, file, what it depends
+/// on) in config order.
+pub fn check(stacks: &[(String, PathBuf, Vec<Dep>)]) -> Vec<String> {
     let names: Vec<&str> = stacks.iter().map(|(n, _, _)| n.as_str()).collect();
     let mut problems = Vec::new();
     for (name, file, deps) in stacks {
-        for dep in deps {
-            if dep == name {
-                problems.push(format!(
-                    "{}: stack `{name}`: `depends_on` names the stack itself",
-                    file.display()
-                ));
-            } else if !names.contains(&dep.as_str()) {
-                let hint = strsim_nearest(dep, &names)
+        for Dep { name: dep, via } in deps {
+            let hint = || {
+                strsim_nearest(dep, &names)
                     .map(|n| format!(" (did you mean `{n}`?)"))
-                    .unwrap_or_default();
-                problems.push(format!(
-                    "{}: stack `{name}`: `depends_on` names `{dep}`, which is not a stack of the config{hint}",
-                    file.display()
-                ));
+                    .unwrap_or_default()
+            };
+            let at = format!("{}: stack `{name}`", file.display());
+            match via {
+                _ if names.contains(&dep.as_str()) && dep != name => {}
+                None if dep == name => {
+                    problems.push(format!("{at}: `depends_on` names the stack itself"))
+                }
+                Some(key) if dep == name => problems.push(format!(
+                    "{at}: `{key}` reads an output of the stack itself"
+                )),
+                None => problems.push(format!(
+                    "{at}: `depends_on` names `{dep}`, which is not a stack of the config{}",
+                    hint()
+                )),
+                Some(key) => problems.push(format!(
+                    "{at}: `{key}` reads an output of `{dep}`, which is not a stack of the config{}; a stack outside it is written `${{stack:REGION/{dep}.Output}}`",
+                    hint()
+                )),
             }
         }
     }
@@ -48,10 +65,10 @@ fn strsim_nearest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
 }
 
 /// A cycle among known stacks, as names from a stack back to itself.
-fn find_cycle(stacks: &[(String, PathBuf, Vec<String>)]) -> Option<Vec<String>> {
+fn find_cycle(stacks: &[(String, PathBuf, Vec<Dep>)]) -> Option<Vec<String>> {
     let deps: BTreeMap<&str, Vec<&str>> = stacks
         .iter()
-        .map(|(n, _, d)| (n.as_str(), d.iter().map(String::as_str).collect()))
+        .map(|(n, _, d)| (n.as_str(), d.iter().map(|d| d.name.as_str()).collect()))
         .collect();
     // 0 unvisited, 1 on the current path, 2 done.
     let mut state: BTreeMap<&str, u8> = BTreeMap::new();
@@ -171,21 +188,29 @@ pub fn mermaid(stacks: &[(String, Vec<String>)]) -> String {
 mod tests {
     use super::*;
 
-    fn cfg(stacks: &[(&str, &[&str])]) -> Vec<(String, PathBuf, Vec<String>)> {
+    fn cfg(stacks: &[(&str, &[&str])]) -> Vec<(String, PathBuf, Vec<Dep>)> {
         stacks
             .iter()
             .map(|(n, d)| {
                 (
                     n.to_string(),
                     PathBuf::from("stacks/fleet.yaml"),
-                    d.iter().map(|s| s.to_string()).collect(),
+                    d.iter()
+                        .map(|s| Dep {
+                            name: s.to_string(),
+                            via: None,
+                        })
+                        .collect(),
                 )
             })
             .collect()
     }
 
     fn plain(stacks: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
-        cfg(stacks).into_iter().map(|(n, _, d)| (n, d)).collect()
+        cfg(stacks)
+            .into_iter()
+            .map(|(n, _, d)| (n, d.into_iter().map(|d| d.name).collect()))
+            .collect()
     }
 
     #[test]

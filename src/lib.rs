@@ -40,6 +40,7 @@ pub mod plan;
 pub mod planfile;
 pub mod poll;
 pub mod progress;
+pub mod refs;
 pub mod render;
 pub mod rollout;
 pub mod run;

@@ -40,8 +40,11 @@ pub struct StackSpec {
     pub stateful_types: crate::guard::StatefulTypes,
     /// The `mask:` patterns: matches are masked in every output.
     pub mask: Vec<regex_lite::Regex>,
-    /// Stacks of the config this one is deployed after.
+    /// Stacks of the config this one is deployed after: its `depends_on`, and the stacks whose
+    /// outputs its values read.
     pub depends_on: Vec<String>,
+    /// The `${stack:…}` references in its parameters and tags, by key (`parameters.VpcId`).
+    pub references: Vec<(String, crate::refs::Reference)>,
 }
 
 impl StackSpec {
@@ -138,7 +141,7 @@ pub fn load(
     let mut all_names = Vec::new();
     let mut folder_defaults = tree::FolderDefaults::default();
     // Every stack's `depends_on`, selected or not: the order is the whole config's.
-    let mut order: Vec<(String, PathBuf, Vec<String>)> = Vec::new();
+    let mut order: Vec<(String, PathBuf, Vec<crate::graph::Dep>)> = Vec::new();
 
     for config in &files {
         let file = &config.path;
@@ -177,11 +180,7 @@ pub fn load(
             }
             seen.insert(name.clone(), file.clone());
             let merged = stack.over(&file_defaults);
-            order.push((
-                name.clone(),
-                file.clone(),
-                merged.depends_on.clone().unwrap_or_default(),
-            ));
+            order.push((name.clone(), file.clone(), dependencies(&merged)));
             if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&name)) {
                 continue;
             }
@@ -232,6 +231,38 @@ fn compile_selectors(selectors: &[String]) -> Result<Vec<glob::Pattern>, ConfigE
     } else {
         Err(ConfigError { problems })
     }
+}
+
+/// What a stack depends on: its `depends_on`, and the stacks of the config its values read
+/// outputs of (`${stack:NAME.Output}`; malformed references are the resolver's to report).
+fn dependencies(stack: &raw::RawStack) -> Vec<crate::graph::Dep> {
+    let mut deps: Vec<crate::graph::Dep> = stack
+        .depends_on
+        .iter()
+        .flatten()
+        .map(|name| crate::graph::Dep {
+            name: name.clone(),
+            via: None,
+        })
+        .collect();
+    let sections = [("parameters", &stack.parameters), ("tags", &stack.tags)];
+    for (section, values) in sections {
+        for (key, value) in values.iter().flatten() {
+            let text = match value {
+                raw::ConfigValue::Text(s) => s.clone(),
+                raw::ConfigValue::List(items) => items.join(","),
+            };
+            for r in crate::refs::find(&text).unwrap_or_default() {
+                if r.region.is_none() && !deps.iter().any(|d| d.name == r.stack) {
+                    deps.push(crate::graph::Dep {
+                        name: r.stack,
+                        via: Some(format!("{section}.{key}")),
+                    });
+                }
+            }
+        }
+    }
+    deps
 }
 
 /// A config file, or every problem that keeps it from being read (each naming the file).
@@ -334,6 +365,7 @@ pub(crate) fn test_spec(name: &str) -> StackSpec {
         stateful_types: crate::guard::StatefulTypes::default(),
         mask: vec![],
         depends_on: vec![],
+        references: vec![],
     }
 }
 

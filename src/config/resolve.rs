@@ -57,6 +57,25 @@ pub(super) fn resolve(
     };
     let parameters = values("parameters", raw.parameters);
     let tags = values("tags", raw.tags);
+    // Other stacks' outputs read by values, resolved when the plan is made.
+    let mut references = Vec::new();
+    let mut malformed = Vec::new();
+    for (section, map) in [("parameters", &parameters), ("tags", &tags)] {
+        for (key, value) in map {
+            match crate::refs::find(value) {
+                Ok(found) => {
+                    references.extend(found.into_iter().map(|r| (format!("{section}.{key}"), r)))
+                }
+                Err(why) => malformed.push(format!("{at}: `{section}.{key}`: {why}")),
+            }
+        }
+    }
+    let mut depends_on = raw.depends_on.clone().unwrap_or_default();
+    for (_, r) in references.iter().filter(|(_, r)| r.region.is_none()) {
+        if !depends_on.contains(&r.stack) {
+            depends_on.push(r.stack.clone());
+        }
+    }
     let role_arn = raw.role_arn.map(|r| interpolate("role_arn", &r));
     let template_bucket = raw
         .template_bucket
@@ -72,6 +91,7 @@ pub(super) fn resolve(
         .region
         .map(|r| interpolate("region", &r))
         .or_else(|| ctx.default_region.clone());
+    problems.append(&mut malformed);
     if region.is_none() {
         problems.push(format!(
             "{at}: no region; set `region` for the stack or in `defaults`, or pass --region"
@@ -184,7 +204,8 @@ pub(super) fn resolve(
         allow_destructive: raw.allow_destructive.unwrap_or(false),
         stateful_types: stateful_types.expect("checked above"),
         mask,
-        depends_on: raw.depends_on.clone().unwrap_or_default(),
+        depends_on,
+        references,
     })
 }
 
@@ -223,6 +244,8 @@ fn check_parameters(
                 path.display(),
                 p.name
             )),
+            // Another stack's output is known when the plan is made.
+            Some(v) if crate::refs::has_any(v) => {}
             Some(v) => {
                 // A NoEcho value is never echoed, not even in an error.
                 let shown = if p.no_echo {

@@ -660,3 +660,52 @@ fn depends_on_is_checked_across_every_file_of_the_config() {
     let specs = load_with(dir.path(), &[], &[]).unwrap();
     assert_eq!(specs[1].depends_on, ["network"]);
 }
+
+#[test]
+fn output_references_are_read_as_dependencies_and_checked_before_any_aws_call() {
+    let dir = fleet();
+    let write_fleet = |orders: &str| {
+        write(
+            dir.path(),
+            "f.yaml",
+            &format!("defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  network:\n    parameters: {{ServiceName: net}}\n  orders:\n{orders}"),
+        )
+    };
+    write_fleet("    parameters: {ServiceName: '${stack:network.QueueName}', Environment: '${stack:eu-west-1/shared.Env}'}\n    tags: {vpc: 'id-${stack:network.VpcId}'}\n");
+    let specs = load_with(dir.path(), &[], &[]).unwrap();
+    let orders = specs.iter().find(|s| s.name == "orders").unwrap();
+    assert_eq!(orders.depends_on, ["network"], "the in-config stack only");
+    let keys: Vec<&str> = orders.references.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "parameters.Environment",
+            "parameters.ServiceName",
+            "tags.vpc"
+        ],
+        "and Environment's AllowedValues wait for the plan"
+    );
+
+    write_fleet("    parameters: {ServiceName: '${stack:netwrk.QueueName}'}\n");
+    let ps = problems(dir.path()).join("\n");
+    assert!(
+        ps.contains("`parameters.ServiceName` reads an output of `netwrk`, which is not a stack of the config (did you mean `network`?)"),
+        "{ps}"
+    );
+    write_fleet("    parameters: {ServiceName: '${stack:network}'}\n");
+    let ps = problems(dir.path()).join("\n");
+    assert!(
+        ps.contains("is not a reference; write `${stack:NAME.Output}`"),
+        "{ps}"
+    );
+    write(
+        dir.path(),
+        "f.yaml",
+        "defaults:\n  template: templates/service.yaml\n  region: us-east-1\nstacks:\n  network:\n    parameters: {ServiceName: '${stack:orders.Name}'}\n  orders:\n    parameters: {ServiceName: '${stack:network.Name}'}\n",
+    );
+    let ps = problems(dir.path()).join("\n");
+    assert!(
+        ps.contains("in a cycle: network → orders → network"),
+        "{ps}"
+    );
+}

@@ -108,6 +108,7 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         stateful_types: crate::guard::StatefulTypes::default(),
         mask: vec![],
         depends_on: vec![],
+        references: vec![],
     }
 }
 
