@@ -97,6 +97,7 @@ impl From<OutcomeKind> for Exit {
                 Exit::NeedsAPerson
             }
             K::Cancelled | K::Abandoned => Exit::Interrupted,
+            K::Deferred => Exit::Changes,
             K::Unknown => Exit::Unknown,
         }
     }

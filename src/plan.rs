@@ -45,29 +45,49 @@ pub async fn plan_fleet<C: CloudFormation>(
         pacer: Pacer::default(),
         drift: options.drift,
     });
-    let mut tasks = JoinSet::new();
     let count = specs.len();
-    for (index, spec) in specs.into_iter().enumerate() {
-        let cfn = Arc::clone(&cfn);
-        let fleet = Arc::clone(&fleet);
-        let run = run.clone();
-        let masker = masker.clone();
-        let interrupt = interrupt.clone();
-        // Created here, inside the caller's `run` span, so every line logged for this stack
-        // carries the run's correlation id too.
-        let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
-        tasks.spawn(async move {
-            let plan = plan_stack(cfn.as_ref(), &spec, &run, &fleet, &masker, &interrupt)
-                .instrument(span)
-                .await;
-            (index, plan)
-        });
-    }
+    // Stacks that read other stacks' outputs are planned after them: level by level.
+    let order: Vec<(String, Vec<String>)> = specs
+        .iter()
+        .map(|s| (s.name.clone(), s.depends_on.clone()))
+        .collect();
+    let levels = crate::graph::levels(&order);
+    let outputs = upstream::Outputs::default();
     let mut slots: Vec<Option<StackPlan>> = vec![None; count];
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, plan)) => slots[index] = Some(plan),
-            Err(e) => tracing::error!(error = %e, "a plan task ended abnormally"),
+    for level in levels {
+        let mut tasks = JoinSet::new();
+        for index in level {
+            let spec = &specs[index];
+            let spec = match upstream::resolve(cfn.as_ref(), spec, &slots, &specs, &outputs).await {
+                upstream::Resolution::Ready(spec) => spec,
+                upstream::Resolution::NotNow(status, why) => {
+                    let mut plan = base_plan(spec);
+                    plan.status = status;
+                    plan.error = Some(masker.scrub(&why));
+                    slots[index] = Some(plan);
+                    continue;
+                }
+            };
+            let cfn = Arc::clone(&cfn);
+            let fleet = Arc::clone(&fleet);
+            let run = run.clone();
+            let masker = masker.clone();
+            let interrupt = interrupt.clone();
+            // Created here, inside the caller's `run` span, so every line logged for this
+            // stack carries the run's correlation id too.
+            let span = tracing::info_span!("stack", stack = %spec.name, region = %spec.region);
+            tasks.spawn(async move {
+                let plan = plan_stack(cfn.as_ref(), &spec, &run, &fleet, &masker, &interrupt)
+                    .instrument(span)
+                    .await;
+                (index, plan)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, plan)) => slots[index] = Some(plan),
+                Err(e) => tracing::error!(error = %e, "a plan task ended abnormally"),
+            }
         }
     }
     masker.mask(Plan {
@@ -96,7 +116,31 @@ async fn plan_stack<C: CloudFormation>(
     masker: &Masker,
     interrupt: &Interrupt,
 ) -> StackPlan {
-    let mut plan = StackPlan {
+    let mut plan = base_plan(spec);
+    if *interrupt.borrow() > 0 {
+        plan.error = Some("not planned: interrupted".to_string());
+        return plan;
+    }
+    let waits = Waits {
+        poll: &fleet.poll,
+        interrupt,
+        requests: &fleet.requests,
+        pacer: &fleet.pacer,
+        drift: fleet.drift,
+    };
+    if let Err(e) = plan_into(cfn, spec, run, &waits, &mut plan).await {
+        // CloudFormation's validation messages can quote the values they were sent.
+        let error = masker.scrub(&e.to_string());
+        tracing::info!(stack = %spec.name, error = %error, "plan failed");
+        plan.status = PlanStatus::Error;
+        plan.error = Some(error);
+    }
+    plan
+}
+
+/// A stack's plan before anything is known of it (an error until planned).
+fn base_plan(spec: &StackSpec) -> StackPlan {
+    StackPlan {
         stack: spec.name.clone(),
         region: spec.region.clone(),
         source: spec.source.display().to_string(),
@@ -126,26 +170,7 @@ async fn plan_stack<C: CloudFormation>(
         mask: spec.mask.iter().map(|r| r.as_str().to_string()).collect(),
         warnings: Vec::new(),
         artifacts: Vec::new(),
-    };
-    if *interrupt.borrow() > 0 {
-        plan.error = Some("not planned: interrupted".to_string());
-        return plan;
     }
-    let waits = Waits {
-        poll: &fleet.poll,
-        interrupt,
-        requests: &fleet.requests,
-        pacer: &fleet.pacer,
-        drift: fleet.drift,
-    };
-    if let Err(e) = plan_into(cfn, spec, run, &waits, &mut plan).await {
-        // CloudFormation's validation messages can quote the values they were sent.
-        let error = masker.scrub(&e.to_string());
-        tracing::info!(stack = %spec.name, error = %error, "plan failed");
-        plan.status = PlanStatus::Error;
-        plan.error = Some(error);
-    }
-    plan
 }
 
 /// Why a stack could not be planned; becomes the stack's `error`.
@@ -409,6 +434,7 @@ mod drift;
 mod source;
 #[cfg(test)]
 mod tests;
+mod upstream;
 
 /// Undoes what an interrupted plan made: deletes every change set it created and the stacks it
 /// created that are still empty in REVIEW_IN_PROGRESS. Returns what it removed, for the report.

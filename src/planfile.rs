@@ -156,6 +156,9 @@ pub struct SummaryDocument {
     pub destructive: usize,
     #[serde(default)]
     pub warnings: usize,
+    /// Stacks planned only after an upstream this plan changes is applied.
+    #[serde(default)]
+    pub waiting: usize,
 }
 
 pub fn document(plan: &Plan) -> PlanDocument {
@@ -171,6 +174,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
             to_change: s.to_change,
             unchanged: s.unchanged,
             busy: s.busy,
+            waiting: s.waiting,
             failed: s.failed,
             add: s.add,
             modify: s.modify,
@@ -333,6 +337,7 @@ fn stack_status(s: &StackDocument) -> Result<crate::model::PlanStatus, String> {
         "no-changes" => PlanStatus::NoChanges,
         "busy" => PlanStatus::Busy,
         "error" => PlanStatus::Error,
+        "waiting" => PlanStatus::Waiting,
         other => {
             return Err(format!(
                 "stack `{}` has an unknown status `{other}`",

@@ -1118,3 +1118,85 @@ fn depends_on_orders_the_rollout_and_a_failed_upstream_holds_its_dependents() {
         "its reviewed change set is deleted (the empty stack in review is reused by the next plan)"
     );
 }
+
+#[test]
+fn an_output_reference_is_planned_after_its_upstream_is_applied() {
+    let _g = serial();
+    let (net, svc) = (unique("up"), unique("down"));
+    let ws = fleet(
+        &[
+            (&svc, "templates/queue-service.yaml"),
+            (&net, "templates/queue-service.yaml"),
+        ],
+        "",
+    );
+    let config = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+    ws.write(
+        "stacks.yaml",
+        &config.replace(
+            &format!("    parameters: {{ServiceName: {svc}}}\n"),
+            &format!(
+                "    parameters: {{ServiceName: {svc}}}\n    tags: {{upstream-queue: '${{stack:{net}.WorkQueueUrl}}'}}\n"
+            ),
+        ),
+    );
+    // The upstream is new: its output is known only after it is applied.
+    let plan = cfd(&ws, &["plan", "--out", "plan.json", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let doc = json(&plan.stdout);
+    let down = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == svc.as_str())
+        .unwrap();
+    assert_eq!(down["status"], "waiting", "{down}");
+    assert!(
+        down["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("known only after {net} is applied")),
+        "{down}"
+    );
+    assert_eq!(doc["summary"]["waiting"], 1);
+    let out = cfd(&ws, &["apply", "--plan", "plan.json", "--format", "json"]);
+    assert_eq!(
+        out.code, 2,
+        "changes remain: {}\n{}",
+        out.stdout, out.stderr
+    );
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &net)["result"], "created");
+    assert_eq!(outcome(&doc, &svc)["result"], "deferred");
+    assert_eq!(
+        Emulator::shared().stack_status(&svc),
+        None,
+        "nothing made for it"
+    );
+
+    // The second pass reads the deployed output, shows it, and applies it.
+    let plan = cfd(&ws, &["plan", "--out", "plan.json", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let doc = json(&plan.stdout);
+    let down = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == svc.as_str())
+        .unwrap();
+    assert_eq!(down["status"], "create", "{down}");
+    let tag = &down["tags"][0];
+    assert_eq!(tag["key"], "upstream-queue");
+    let url = tag["new"].as_str().unwrap().to_string();
+    assert!(
+        url.contains(net.as_str()) && url.ends_with("-work"),
+        "{url}"
+    );
+    let out = cfd(&ws, &["apply", "--plan", "plan.json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let (_, body) = Emulator::shared().call(&[("Action", "DescribeStacks"), ("StackName", &svc)]);
+    assert!(
+        body.contains(&url),
+        "the stack carries the upstream's output: {body}"
+    );
+}

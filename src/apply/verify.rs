@@ -108,6 +108,17 @@ async fn decide<C: CloudFormation>(
                 None,
             ))
         }
+        PlanStatus::Waiting => {
+            let why = entry
+                .error
+                .as_deref()
+                .unwrap_or("it waits for its upstream");
+            return Err(settled(
+                OutcomeKind::Deferred,
+                None,
+                Some(format!("{why}; nothing was executed for it — plan again")),
+            ));
+        }
         PlanStatus::Error => {
             let why = entry.error.as_deref().unwrap_or("the plan failed");
             return Err(refused(None, format!("not planned: {why}")));

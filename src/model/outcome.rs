@@ -49,6 +49,8 @@ pub enum OutcomeKind {
     Deleted,
     /// The deletion failed (`DELETE_FAILED`): some resources are still there.
     DeleteFailed,
+    /// Planned after an upstream this run applies: plan again (exit 2, changes remain).
+    Deferred,
 }
 
 impl OutcomeKind {
@@ -70,6 +72,7 @@ impl OutcomeKind {
             OutcomeKind::Blocked => "blocked: destructive",
             OutcomeKind::Deleted => "deleted",
             OutcomeKind::DeleteFailed => "delete failed",
+            OutcomeKind::Deferred => "deferred: plan again",
         }
     }
 
@@ -92,6 +95,7 @@ impl OutcomeKind {
             OutcomeKind::Blocked => "blocked",
             OutcomeKind::Deleted => "deleted",
             OutcomeKind::DeleteFailed => "delete-failed",
+            OutcomeKind::Deferred => "deferred",
         }
     }
 

@@ -21,6 +21,9 @@ pub enum PlanStatus {
     /// An operation is in progress on the stack; it was not waited on.
     Busy,
     Error,
+    /// Its values read outputs of a stack this plan changes: they are known only after that
+    /// stack is applied, so it is planned then (its `error` says after which).
+    Waiting,
 }
 
 impl PlanStatus {
@@ -31,6 +34,7 @@ impl PlanStatus {
             PlanStatus::NoChanges => "no-changes",
             PlanStatus::Busy => "busy",
             PlanStatus::Error => "error",
+            PlanStatus::Waiting => "waiting",
         }
     }
 
@@ -121,6 +125,8 @@ pub struct PlanSummary {
     pub unchanged: usize,
     pub busy: usize,
     pub failed: usize,
+    /// Stacks planned only after an upstream this plan changes is applied.
+    pub waiting: usize,
     pub add: usize,
     pub modify: usize,
     pub replace: usize,
@@ -141,6 +147,7 @@ impl Plan {
                 PlanStatus::NoChanges => s.unchanged += 1,
                 PlanStatus::Busy => s.busy += 1,
                 PlanStatus::Error => s.failed += 1,
+                PlanStatus::Waiting => s.waiting += 1,
             }
             s.add += stack.count(&Action::Add);
             s.modify += stack.count(&Action::Modify) - stack.replacements();

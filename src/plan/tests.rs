@@ -702,3 +702,70 @@ async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_ma
     assert_eq!(plan.stacks[0].changes[0].drift, None);
     assert_eq!(fake.count("DetectStackDrift"), 0, "only with --drift");
 }
+
+/// `api`, reading `${stack:REF}` in its `Name` parameter.
+async fn plan_reading(fake: FakeCfn, reference: &str) -> StackPlan {
+    let fake = Arc::new(fake);
+    let mut s = spec(&[("Name", &format!("${{stack:{reference}}}")), ("Token", "t")]);
+    s.references = crate::refs::find(&s.parameters["Name"])
+        .unwrap()
+        .into_iter()
+        .map(|r| ("parameters.Name".to_string(), r))
+        .collect();
+    let masker = Masker::for_specs(std::slice::from_ref(&s));
+    let plan = plan_fleet(
+        Arc::clone(&fake),
+        vec![s],
+        &RunContext::new(),
+        &PlanOptions {
+            concurrency: 1,
+            poll: fast(),
+            drift: false,
+        },
+        &masker,
+        &crate::signals::manual().1,
+    )
+    .await;
+    plan.into_inner().stacks.remove(0)
+}
+
+#[tokio::test]
+async fn a_reference_takes_the_deployed_output_or_says_what_is_missing() {
+    let with_network = || {
+        let fake = fake(Some(StackStatus::UpdateComplete))
+            .with_stack("network", StackStatus::UpdateComplete);
+        fake.set_outputs("network", &[("VpcId", "vpc-123"), ("Zone", "z")]);
+        fake
+    };
+    let s = plan_reading(with_network(), "eu-west-1/network.VpcId").await;
+    assert_eq!(s.status, PlanStatus::Update, "{:?}", s.error);
+    assert!(
+        s.parameters
+            .iter()
+            .any(|p| p.key == "Name" && p.new.as_deref() == Some("vpc-123")),
+        "{:?}",
+        s.parameters
+    );
+
+    let s = plan_reading(with_network(), "eu-west-1/network.SubnetId").await;
+    assert_eq!(s.status, PlanStatus::Error);
+    assert_eq!(
+        s.error.as_deref(),
+        Some("`parameters.Name` reads ${stack:eu-west-1/network.SubnetId}, but network has no output SubnetId (its outputs: VpcId, Zone)")
+    );
+
+    let s = plan_reading(
+        fake(Some(StackStatus::UpdateComplete)),
+        "eu-west-1/nowhere.VpcId",
+    )
+    .await;
+    assert_eq!(s.status, PlanStatus::Error);
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap()
+            .contains("nowhere does not exist in eu-west-1; deploy it first"),
+        "{:?}",
+        s.error
+    );
+}

@@ -141,7 +141,8 @@ pub(crate) fn ordered(plan: &Plan) -> Vec<&StackPlan> {
         _ if s.destructive() > 0 => 1,
         _ if s.replacements() > 0 => 2,
         PlanStatus::Create | PlanStatus::Update => 3,
-        PlanStatus::NoChanges => 4,
+        PlanStatus::Waiting => 4,
+        PlanStatus::NoChanges => 5,
     });
     ordered
 }
@@ -178,6 +179,7 @@ fn status_label(s: &StackPlan) -> &'static str {
         PlanStatus::NoChanges => "no changes",
         PlanStatus::Busy => "⚠️ busy",
         PlanStatus::Error => "❌ error",
+        PlanStatus::Waiting => "⏳ planned after its upstream is applied",
     }
 }
 

@@ -69,6 +69,9 @@ pub fn summary_line(s: &PlanSummary) -> String {
     if s.busy > 0 {
         stacks.push(format!("{} busy", s.busy));
     }
+    if s.waiting > 0 {
+        stacks.push(format!("{} waiting for an upstream", s.waiting));
+    }
     if s.failed > 0 {
         stacks.push(format!("{} failed", s.failed));
     }

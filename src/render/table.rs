@@ -41,6 +41,7 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         PlanStatus::NoChanges => ("no changes", DIM),
         PlanStatus::Busy => ("busy", RED),
         PlanStatus::Error => ("error", RED_BOLD),
+        PlanStatus::Waiting => ("waiting", YELLOW),
     };
     writeln!(
         out,
@@ -53,7 +54,12 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         // An error may hold lines of its own (a hint under the cause); each is wrapped.
         for line in error.lines() {
             let wrapped = super::wrap(&format!("  {line}"), style.width, 4);
-            writeln!(out, "{}", paint(style, RED, &wrapped))?;
+            let color = if stack.status == PlanStatus::Waiting {
+                YELLOW
+            } else {
+                RED
+            };
+            writeln!(out, "{}", paint(style, color, &wrapped))?;
         }
         writeln!(
             out,

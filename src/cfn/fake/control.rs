@@ -236,6 +236,21 @@ impl FakeCfn {
     }
 
     /// The deployed template GetTemplate returns.
+    /// What DescribeStacks reports the stack outputs.
+    pub fn set_outputs(&self, stack: &str, outputs: &[(&str, &str)]) {
+        if let Some(s) = find_mut(&mut self.state().stacks, stack) {
+            s.stack.outputs = outputs
+                .iter()
+                .map(|(k, v)| crate::model::StackOutput {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                    description: None,
+                    export_name: None,
+                })
+                .collect();
+        }
+    }
+
     /// What drift detection reports for the stack.
     pub fn set_drift(&self, stack: &str, drift: crate::model::ResourceDrift) {
         self.state()
