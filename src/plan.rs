@@ -59,7 +59,7 @@ pub async fn plan_fleet<C: CloudFormation>(
         for index in level {
             let spec = &specs[index];
             let spec = match upstream::resolve(cfn.as_ref(), spec, &slots, &specs, &outputs).await {
-                upstream::Resolution::Ready(spec) => spec,
+                upstream::Resolution::Ready(spec) => *spec,
                 upstream::Resolution::NotNow(status, why) => {
                     let mut plan = base_plan(spec);
                     plan.status = status;

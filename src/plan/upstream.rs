@@ -15,7 +15,7 @@ use crate::refs::{self, Reference};
 /// What becomes of a stack with references.
 pub enum Resolution {
     /// Planned with these values.
-    Ready(StackSpec),
+    Ready(Box<StackSpec>),
     /// Not planned now: waiting (an upstream changes) or an error, and why.
     NotNow(PlanStatus, String),
 }
@@ -63,7 +63,7 @@ pub async fn resolve<C: CloudFormation>(
     outputs: &Outputs,
 ) -> Resolution {
     if spec.references.is_empty() {
-        return Resolution::Ready(spec.clone());
+        return Resolution::Ready(Box::new(spec.clone()));
     }
     let mut values: HashMap<Reference, String> = HashMap::new();
     for (key, r) in &spec.references {
@@ -143,5 +143,5 @@ pub async fn resolve<C: CloudFormation>(
             }
         }
     }
-    Resolution::Ready(ready)
+    Resolution::Ready(Box::new(ready))
 }
