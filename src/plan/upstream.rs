@@ -20,10 +20,13 @@ pub enum Resolution {
     NotNow(PlanStatus, String),
 }
 
-/// Stacks' outputs read in this plan, by region and name (`None`: the stack does not exist).
+/// A stack's outputs as read (`None`: the stack does not exist), by region and name.
+type Read = HashMap<(String, String), Option<Vec<StackOutput>>>;
+
+/// Stacks' outputs read in this plan, each stack read once.
 #[derive(Default)]
 pub struct Outputs {
-    read: Mutex<HashMap<(String, String), Option<Vec<StackOutput>>>>,
+    read: Mutex<Read>,
 }
 
 impl Outputs {
