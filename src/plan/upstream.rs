@@ -49,9 +49,7 @@ impl Outputs {
         Ok(read)
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), Option<Vec<StackOutput>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Read> {
         self.read.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
