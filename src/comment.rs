@@ -24,6 +24,8 @@ pub struct Footer {
     pub commit: Option<String>,
     /// The command that applies the plan after merge.
     pub apply_command: String,
+    /// The deploy order as Mermaid, when the fleet's stacks depend on each other.
+    pub graph: Option<String>,
 }
 
 impl Footer {
@@ -32,6 +34,7 @@ impl Footer {
         Footer {
             commit,
             apply_command: format!("cfdeploy apply --config {config}"),
+            graph: None,
         }
     }
 }
@@ -168,6 +171,11 @@ fn footer_text(plan: &Plan, footer: &Footer, left_out: &[String]) -> String {
         text.push_str(&format!(
             "> [!NOTE]\n> Left out to fit GitHub's {GITHUB_COMMENT_LIMIT}-character comment limit: {}. The full plan is in this run's job summary.\n\n",
             left_out.join("; ")
+        ));
+    }
+    if let Some(graph) = &footer.graph {
+        text.push_str(&format!(
+            "<details><summary>Deploy order</summary>\n\n```mermaid\n{graph}```\n\n</details>\n\n"
         ));
     }
     let commit = footer

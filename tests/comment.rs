@@ -612,3 +612,35 @@ fn an_error_body_that_quotes_the_token_never_shows_it() {
         out.stderr
     );
 }
+
+#[test]
+fn with_dependencies_the_comment_shows_the_deploy_order_collapsed() {
+    let gh = FakeGitHub::start();
+    let ws = Workspace::new();
+    plan_file(&ws, 2, 1, false);
+    ws.write(
+        "stacks/templates/t.yaml",
+        "Resources:\n  Queue: {Type: AWS::SQS::Queue}\n",
+    );
+    ws.write(
+        "stacks/fleet.yaml",
+        "defaults:\n  template: templates/t.yaml\n  region: us-east-1\nstacks:\n  svc00-prod: {}\n  svc01-prod:\n    depends_on: [svc00-prod]\n",
+    );
+    let out = comment(&ws, &gh, &["--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("<details><summary>Deploy order</summary>\n\n```mermaid\ngraph TD\n")
+            && out.stdout.contains("  svc00_prod --> svc01_prod\n"),
+        "{}",
+        out.stdout
+    );
+
+    // Without dependencies there is no picture to show.
+    ws.write(
+        "stacks/fleet.yaml",
+        "defaults:\n  template: templates/t.yaml\n  region: us-east-1\nstacks:\n  svc00-prod: {}\n  svc01-prod: {}\n",
+    );
+    let out = comment(&ws, &gh, &["--dry-run"]);
+    assert!(!out.stdout.contains("Deploy order"), "{}", out.stdout);
+}

@@ -27,7 +27,19 @@ pub async fn run(ctx: &Context, args: &CommentArgs) -> Result<Exit> {
         .with_patterns(plan.stacks.iter().flat_map(|s| s.mask.iter()));
     let plan = masker.mask(plan);
     let config = ctx.config_path().display().to_string();
-    let footer = Footer::new(&config, ctx.env.get("GITHUB_SHA").map(str::to_string));
+    let mut footer = Footer::new(&config, ctx.env.get("GITHUB_SHA").map(str::to_string));
+    // The deploy order, when the stacks depend on each other: a picture read at a glance.
+    let order: Vec<(String, Vec<String>)> = ctx
+        .stacks_for_saved_plan()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| plan.stacks.iter().any(|p| p.stack == s.name))
+        .map(|s| (s.name, s.depends_on))
+        .collect();
+    if order.iter().any(|(_, deps)| !deps.is_empty()) {
+        footer.graph = Some(crate::graph::mermaid(&order));
+    }
 
     // The job summary gets the whole plan, never cut.
     if let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") {
