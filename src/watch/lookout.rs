@@ -6,8 +6,8 @@
 //! first). Waiting on a stack costs nothing, and the watching cost stays flat as the fleet grows.
 //!
 //! Throttling or a dropped connection skips a tick (watchers keep their own slow safety read);
-//! a refusal (no `cloudformation:ListStacks` permission, say) makes every watcher poll its own
-//! stack, as it would without a lookout.
+//! a refusal (no `cloudformation:ListStacks` permission, say), or listings failing five ticks in a
+//! row, makes every watcher poll its own stack, as it would without a lookout.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,9 @@ pub const TICK: Duration = Duration::from_millis(1000);
 
 /// Stacks whose events are read per tick for the live view, besides those cued by a change.
 pub const REFRESHES_PER_TICK: usize = 2;
+
+/// Listings in a row that may fail (throttled, dropped) before every watcher polls by itself.
+const FAILED_TICKS_BEFORE_POLLING: u32 = 5;
 
 /// A stack, by region and name.
 type Key = (String, String);
@@ -181,6 +184,7 @@ async fn run<C: CloudFormation>(
 ) {
     let statuses = running_statuses();
     let mut generation = 0u64;
+    let mut failed_ticks = 0u32;
     loop {
         tokio::time::sleep(tick).await;
         let watched: Vec<Key> = lock(&registry).keys().cloned().collect();
@@ -200,7 +204,7 @@ async fn run<C: CloudFormation>(
                         }
                     }
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if e.is_transient() && failed_ticks + 1 < FAILED_TICKS_BEFORE_POLLING => {
                     tracing::warn!(region, error = %e, "listing running stacks; trying again next tick");
                     skipped = true;
                 }
@@ -216,8 +220,10 @@ async fn run<C: CloudFormation>(
             }
         }
         if skipped {
+            failed_ticks += 1;
             continue;
         }
+        failed_ticks = 0;
         let refresh = take_turns(&registry, &running, REFRESHES_PER_TICK);
         generation += 1;
         tx.send_replace(Board {

@@ -161,3 +161,23 @@ async fn a_removed_stateful_resource_is_the_only_reason_to_read_the_deployed_tem
         a.message("db")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn listings_that_keep_failing_hand_watching_back_to_each_stack() {
+    let fake = fleet(&[("a", Some(StackStatus::UpdateComplete))]);
+    fake.script("a", Script::Hang);
+    let plan = planned(&fake, &["a"]).await;
+    fake.fail("ListStacks", Fault::Transport, 1000, 0);
+    let (tx, interrupt) = signals::manual();
+    let fake2 = Arc::clone(&fake);
+    let watching =
+        tokio::spawn(async move { apply_interrupted(&fake2, &plan, &options(), interrupt).await });
+    // Long enough for five failed listings and then some polling of its own.
+    tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+    let listings = fake.count("ListStacks");
+    assert_eq!(listings, 5, "listing stops after five failures");
+    let reads = fake.count("DescribeStackEvents");
+    assert!(reads >= 3, "the stack is polled by itself: {reads} reads");
+    let _ = tx.send(2);
+    let _ = watching.await;
+}
