@@ -1144,12 +1144,7 @@ fn an_output_reference_is_planned_after_its_upstream_is_applied() {
     let plan = cfd(&ws, &["plan", "--out", "plan.json", "--format", "json"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let doc = json(&plan.stdout);
-    let down = doc["stacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stack"] == svc.as_str())
-        .unwrap();
+    let down = outcome(&doc, &svc);
     assert_eq!(down["status"], "waiting", "{down}");
     assert!(
         down["error"]
@@ -1178,12 +1173,7 @@ fn an_output_reference_is_planned_after_its_upstream_is_applied() {
     let plan = cfd(&ws, &["plan", "--out", "plan.json", "--format", "json"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let doc = json(&plan.stdout);
-    let down = doc["stacks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stack"] == svc.as_str())
-        .unwrap();
+    let down = outcome(&doc, &svc);
     assert_eq!(down["status"], "create", "{down}");
     let tag = &down["tags"][0];
     assert_eq!(tag["key"], "upstream-queue");
