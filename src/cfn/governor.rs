@@ -1,8 +1,9 @@
 //! One request-rate limiter per region, shared by every concurrent call of a run: CloudFormation's
 //! limits are per account and region, shared by every caller, so a fleet must pace itself as one.
-//! It is adaptive (additive increase, multiplicative decrease): each throttled answer cuts the
-//! rate, each success raises it a little, so a run settles just under whatever limit the account
-//! has left. A small burst allowance keeps short runs as fast as without it.
+//! It is adaptive (additive increase, multiplicative decrease): throttling cuts the rate (once
+//! per second, however many calls in flight were throttled together), each success raises it a
+//! little, so a run settles just under whatever limit the account has left. A small burst
+//! allowance keeps short runs as fast as without it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,12 +22,18 @@ const BURST: f64 = 20.0;
 const DECREASE: f64 = 0.7;
 /// A success adds this many requests per second.
 const INCREASE: f64 = 0.1;
+/// Throttled answers within this long of a cut are the same congestion: they cut once. (Many
+/// calls in flight are throttled together; cutting for each would drop the rate to the floor at
+/// once and leave it there.)
+const CUT_WINDOW: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 struct Lane {
     rate: f64,
     tokens: f64,
     refilled: Instant,
+    /// When the rate was last cut.
+    cut: Option<Instant>,
 }
 
 impl Lane {
@@ -35,6 +42,7 @@ impl Lane {
             rate: START_RATE,
             tokens: BURST,
             refilled: now,
+            cut: None,
         }
     }
 
@@ -95,8 +103,14 @@ impl Governor {
     pub fn throttled(&self, region: &str) {
         self.throttled
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.with_lane(region, |lane, _| {
-            lane.rate = (lane.rate * DECREASE).max(MIN_RATE);
+        self.with_lane(region, |lane, now| {
+            if lane
+                .cut
+                .map_or(true, |t| now.saturating_duration_since(t) >= CUT_WINDOW)
+            {
+                lane.rate = (lane.rate * DECREASE).max(MIN_RATE);
+                lane.cut = Some(now);
+            }
             lane.tokens = lane.tokens.min(0.0);
         });
     }
@@ -139,6 +153,7 @@ mod tests {
         let g = Governor::new();
         for _ in 0..5 {
             g.throttled("r");
+            tokio::time::advance(CUT_WINDOW).await;
         }
         let low = g.rate("r");
         assert!((low - START_RATE * DECREASE.powi(5)).abs() < 1e-9);
@@ -148,10 +163,22 @@ mod tests {
         assert!(g.rate("r") > low + 9.0);
         for _ in 0..1000 {
             g.throttled("r");
+            tokio::time::advance(CUT_WINDOW).await;
         }
         assert_eq!(g.rate("r"), MIN_RATE, "never stops altogether");
         assert_eq!(g.rate("other"), START_RATE, "regions are paced apart");
         assert_eq!(g.throttled_count(), 1005);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_throttled_together_cut_the_rate_once() {
+        let g = Governor::new();
+        // Eight calls in flight, all answered "rate exceeded" at once: one congestion.
+        for _ in 0..8 {
+            g.throttled("r");
+        }
+        assert!((g.rate("r") - START_RATE * DECREASE).abs() < 1e-9);
+        assert_eq!(g.throttled_count(), 8, "each is still counted");
     }
 
     #[tokio::test(start_paused = true)]
