@@ -7,7 +7,7 @@ use crate::cfn::change_set::{read_rest, ChangeSetError};
 use crate::cfn::{CfnError, CloudFormation};
 use crate::config::StackSpec;
 use crate::model::{
-    ChangeSetStatus, OutcomeKind, PlanStatus, ResourceChange, StackPlan, StackStatus,
+    ChangeSetStatus, Execution, OutcomeKind, PlanStatus, ResourceChange, StackPlan, StackStatus,
 };
 use crate::rollout::{RolloutStack, StackAction};
 use crate::template::Template;
@@ -292,10 +292,10 @@ async fn check_change_set<C: CloudFormation>(
         }
     }
     let execution = page.execution_status.as_deref().unwrap_or("UNKNOWN");
-    match execution {
-        "AVAILABLE" if page.status == ChangeSetStatus::CreateComplete => {}
+    match Execution::parse(page.execution_status.as_deref()) {
+        Execution::Available if page.status == ChangeSetStatus::CreateComplete => {}
         // The reviewed change set itself is running or ran (a runner that died mid-apply, say).
-        "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED" => {
+        Execution::Ran => {
             return Err(match attach_or_report(cfn, entry).await {
                 Some(action) => Why::Ran(action),
                 None => Why::Unreadable(format!(
@@ -303,7 +303,7 @@ async fn check_change_set<C: CloudFormation>(
                 )),
             })
         }
-        "OBSOLETE" => {
+        Execution::Obsolete => {
             verified.owned_change_set = Some(arn.to_string());
             return Err(
                 "the stack changed since the plan (CloudFormation marked its change set OBSOLETE)"

@@ -219,6 +219,30 @@ impl ChangeSetStatus {
     }
 }
 
+/// What can be done with a change set (`ExecutionStatus`), as `apply` decides by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Execution {
+    /// It can be executed.
+    Available,
+    /// It is running, or ran (CloudFormation removes it some time after).
+    Ran,
+    /// Its stack changed since it was made (another change set ran, an update, a deletion).
+    Obsolete,
+    /// Anything else (`UNAVAILABLE` while being computed, say), as CloudFormation spells it.
+    Other(String),
+}
+
+impl Execution {
+    pub fn parse(status: Option<&str>) -> Execution {
+        match status.unwrap_or("UNKNOWN") {
+            "AVAILABLE" => Execution::Available,
+            "EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED" => Execution::Ran,
+            "OBSOLETE" => Execution::Obsolete,
+            other => Execution::Other(other.to_string()),
+        }
+    }
+}
+
 /// One page of `DescribeChangeSet`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSetPage {
