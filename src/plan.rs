@@ -15,10 +15,11 @@ use crate::config::StackSpec;
 use crate::diff;
 use crate::fingerprint::{deployed_parameters_sha256, parameters_sha256, sha256_hex};
 use crate::mask::{Masked, Masker};
-use crate::model::{Family, Fingerprint, Plan, PlanStatus, Stack, StackPlan};
+use crate::model::{Family, Fingerprint, Plan, PlanStatus, StackPlan};
 use crate::poll::PollOptions;
 use crate::run::{request_token, RunContext, Step};
 use crate::signals::Interrupt;
+use explain::{explain_create_error, recoverable_create_error, unusable};
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -394,74 +395,11 @@ async fn plan_into<C: CloudFormation>(
     Ok(())
 }
 
-/// Why CloudFormation will not update the stack, and what to do about it (from the status table).
-fn unusable(name: &str, stack: &Stack) -> String {
-    let reason = stack
-        .status_reason
-        .as_deref()
-        .map(|r| format!(" (CloudFormation: {r})"))
-        .unwrap_or_default();
-    let advice = stack
-        .status
-        .advice(name)
-        .unwrap_or_else(|| "CloudFormation cannot update it in this state.".to_string());
-    format!("stack is {}{reason}: {advice}", stack.status)
-}
-
-/// An answer to CreateChangeSet that does not prove the change set was not made.
-fn recoverable_create_error(e: &CfnError) -> bool {
-    matches!(e, CfnError::Transport { .. } | CfnError::Throttled { .. })
-        || matches!(e.code(), Some("AlreadyExistsException"))
-}
-
-fn explain_create_error(e: &CfnError) -> String {
-    let hint = match e.code() {
-        Some("InsufficientCapabilitiesException") => {
-            " — add the capability it names to `capabilities` in the stack config"
-        }
-        Some("AlreadyExistsException") => {
-            " — a change set with this name exists already; run plan again"
-        }
-        Some("LimitExceededException") => {
-            " — delete unused change sets or stacks, or ask AWS for a higher limit"
-        }
-        _ => "",
-    };
-    format!("{e}{hint}")
-}
-
+mod discard;
+pub use discard::discard;
 mod drift;
+mod explain;
 mod source;
 #[cfg(test)]
 mod tests;
 mod upstream;
-
-/// Undoes what an interrupted plan made: deletes every change set it created and the stacks it
-/// created that are still empty in REVIEW_IN_PROGRESS. Returns what it removed, for the report.
-pub async fn discard<C: CloudFormation>(cfn: &C, plan: &Plan, run: &RunContext) -> Vec<String> {
-    let mut removed = Vec::new();
-    for s in &plan.stacks {
-        if let Some(arn) = &s.change_set_arn {
-            delete_quietly(cfn, &s.region, arn).await;
-            removed.push(format!("the change set of {}", s.stack));
-        }
-        // A stack that did not exist before this run, made by this run's CREATE change set (its
-        // id is the one CreateChangeSet returned), holds nothing while in review: remove it.
-        let (None, Some(id)) = (&s.fingerprint.stack_status, &s.stack_id) else {
-            continue;
-        };
-        match cfn.describe_stack(&s.region, &s.stack).await {
-            Ok(Some(stack)) if stack.status.family() == Family::Review && stack.stack_id == *id => {
-                let token = request_token(&run.correlation_id, Step::Delete, &s.stack);
-                match cfn.delete_stack(&s.region, id, &token, &[]).await {
-                    Ok(()) => removed.push(format!("the empty stack {}", s.stack)),
-                    Err(e) => {
-                        tracing::warn!(stack = %s.stack, error = %e, "could not remove the empty stack")
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    removed
-}

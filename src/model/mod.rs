@@ -3,11 +3,13 @@
 //! renderers and commands only ever see these.
 
 mod change_set;
+mod drift;
 mod outcome;
 mod plan;
 mod stack;
 
 pub use change_set::*;
+pub use drift::*;
 pub use outcome::*;
 pub use plan::*;
 pub use stack::*;

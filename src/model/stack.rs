@@ -260,34 +260,6 @@ pub struct Stack {
     pub termination_protection: bool,
 }
 
-/// A resource whose live state differs from the deployed template (drift detection).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceDrift {
-    pub logical_id: String,
-    /// `MODIFIED` or `DELETED`.
-    pub status: String,
-    pub differences: Vec<DriftDifference>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriftDifference {
-    /// e.g. `/VisibilityTimeout`.
-    pub path: String,
-    pub expected: String,
-    pub actual: String,
-    /// `ADD`, `REMOVE` or `NOT_EQUAL`.
-    pub kind: String,
-}
-
-/// Where a drift detection is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DriftDetection {
-    InProgress,
-    Complete,
-    /// CloudFormation could not finish it (some resource types do not support it), and why.
-    Failed(String),
-}
-
 /// One stack as `ListStacks` summarises it: enough to see, for a whole fleet at once, which
 /// stacks have an operation running.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -294,32 +294,7 @@ impl CloudFormation for FakeCfn {
         region: &str,
         statuses: &[StackStatus],
     ) -> Result<Vec<ListedStack>, CfnError> {
-        let lost = self.enter("ListStacks", region)?;
-        let mut st = self.state();
-        // Time passes for every stack with an operation running, as it does between two reads.
-        let running: Vec<String> = st
-            .stacks
-            .iter()
-            .filter(|s| s.stack.status.is_in_progress())
-            .map(|s| s.stack.stack_id.clone())
-            .collect();
-        for id in running {
-            FakeCfn::advance(&mut st, &id);
-        }
-        let listed = st
-            .stacks
-            .iter()
-            .filter(|s| statuses.contains(&s.stack.status))
-            .map(|s| ListedStack {
-                name: s.stack.name.clone(),
-                stack_id: s.stack.stack_id.clone(),
-                status: s.stack.status.clone(),
-            })
-            .collect();
-        if lost {
-            return Err(FakeCfn::lost("ListStacks"));
-        }
-        Ok(listed)
+        self.listing(region, statuses)
     }
 
     async fn detect_stack_drift(&self, _: &str, stack: &str) -> Result<String, CfnError> {

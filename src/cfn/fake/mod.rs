@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 mod api;
 mod control;
+mod listing;
 mod operations;
 
 use operations::{step, steps, Op, QUEUE};

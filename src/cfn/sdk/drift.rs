@@ -40,21 +40,12 @@ impl SdkCloudFormation {
                     .send()
             })
             .await?;
-        Ok(
-            match out
-                .detection_status()
+        Ok(DriftDetection::parse(
+            out.detection_status()
                 .map(|s| s.as_str())
-                .unwrap_or_default()
-            {
-                "DETECTION_IN_PROGRESS" => DriftDetection::InProgress,
-                "DETECTION_COMPLETE" => DriftDetection::Complete,
-                other => DriftDetection::Failed(
-                    out.detection_status_reason()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| other.to_string()),
-                ),
-            },
-        )
+                .unwrap_or_default(),
+            out.detection_status_reason(),
+        ))
     }
 
     pub(super) async fn drifted_resources(
