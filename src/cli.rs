@@ -411,6 +411,11 @@ pub struct PlanArgs {
     /// differs from the template (their before-values are then not what is deployed).
     #[arg(long)]
     pub drift: bool,
+    /// Plan the deletion of the fleet's stacks that left the config (deployed with its
+    /// `fleet:` tag, declared in no file any more); `apply` then deletes them like any reviewed
+    /// change, stateful resources only with --allow-destructive. Without it they are listed.
+    #[arg(long)]
+    pub prune: bool,
     /// Exit 2 (instead of 0) when any stack has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,

@@ -240,6 +240,11 @@ impl Context {
         }
     }
 
+    /// `--stack` selects part of the config.
+    pub fn selects_part(&self) -> bool {
+        !self.global.stacks.is_empty()
+    }
+
     /// The stacks `--stack` selects (all without it), checked before any AWS call. Every problem
     /// of the config is reported at once.
     pub async fn selected_stacks(&self) -> Result<Vec<StackSpec>> {

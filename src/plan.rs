@@ -20,6 +20,7 @@ use crate::poll::PollOptions;
 use crate::run::{request_token, RunContext, Step};
 use crate::signals::Interrupt;
 use explain::{explain_create_error, recoverable_create_error, unusable};
+pub use left::LeftOptions;
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
@@ -27,6 +28,8 @@ pub struct PlanOptions {
     pub poll: PollOptions,
     /// `--drift`: detect drift on each stack with changes and mark drifted changes.
     pub drift: bool,
+    /// Whether to list the fleets' stacks that left the config, and plan their deletion.
+    pub left: LeftOptions,
 }
 
 /// Plans every stack, with at most `concurrency` requests in flight (a stack whose change set
@@ -91,10 +94,18 @@ pub async fn plan_fleet<C: CloudFormation>(
             }
         }
     }
+    let mut stacks: Vec<StackPlan> = slots.into_iter().flatten().collect();
+    if *interrupt.borrow() == 0 {
+        let (left, notes) = left::left_the_config(cfn.as_ref(), &specs, options.left).await;
+        for note in notes {
+            tracing::warn!("{}", masker.scrub(&note));
+        }
+        stacks.extend(left);
+    }
     masker.mask(Plan {
         correlation_id: run.correlation_id.clone(),
         created_at: run.started_rfc3339(),
-        stacks: slots.into_iter().flatten().collect(),
+        stacks,
     })
 }
 
@@ -399,6 +410,7 @@ mod discard;
 pub use discard::discard;
 mod drift;
 mod explain;
+pub mod left;
 mod source;
 #[cfg(test)]
 mod tests;

@@ -159,6 +159,12 @@ pub struct SummaryDocument {
     /// Stacks planned only after an upstream this plan changes is applied.
     #[serde(default)]
     pub waiting: usize,
+    /// Stacks of a fleet that left the config, listed only.
+    #[serde(default)]
+    pub not_in_config: usize,
+    /// Stacks of a fleet that left the config, to be deleted (`plan --prune`).
+    #[serde(default)]
+    pub deleted: usize,
 }
 
 pub fn document(plan: &Plan) -> PlanDocument {
@@ -175,6 +181,8 @@ pub fn document(plan: &Plan) -> PlanDocument {
             unchanged: s.unchanged,
             busy: s.busy,
             waiting: s.waiting,
+            not_in_config: s.not_in_config,
+            deleted: s.deleted,
             failed: s.failed,
             add: s.add,
             modify: s.modify,
@@ -338,6 +346,8 @@ fn stack_status(s: &StackDocument) -> Result<crate::model::PlanStatus, String> {
         "busy" => PlanStatus::Busy,
         "error" => PlanStatus::Error,
         "waiting" => PlanStatus::Waiting,
+        "not-in-config" => PlanStatus::NotInConfig,
+        "delete" => PlanStatus::Delete,
         other => {
             return Err(format!(
                 "stack `{}` has an unknown status `{other}`",
@@ -345,7 +355,13 @@ fn stack_status(s: &StackDocument) -> Result<crate::model::PlanStatus, String> {
             ))
         }
     };
-    if status.has_changes() && s.change_set_arn.is_none() {
+    if status == PlanStatus::Delete && s.stack_id.is_none() {
+        return Err(format!(
+            "stack `{}` is to be deleted but has no stack_id",
+            s.stack
+        ));
+    }
+    if matches!(status, PlanStatus::Create | PlanStatus::Update) && s.change_set_arn.is_none() {
         return Err(format!(
             "stack `{}` is `{}` but has no change_set_arn",
             s.stack, s.status

@@ -16,6 +16,10 @@ pub enum StackAction {
     },
     /// An operation is already running on the stack: wait for it, never start another.
     Attach { status: StackStatus },
+    /// Delete this stack, which left the config (`plan --prune`), and watch the deletion.
+    Delete {
+        deletion: Box<crate::delete::Deletion>,
+    },
     /// Nothing to execute; the stack's outcome is already decided (unchanged, refused, blocked).
     Settled {
         kind: OutcomeKind,

@@ -81,6 +81,14 @@ pub async fn run<C: CloudFormation>(
             status,
             message,
         } => outcome(s, *kind, status.clone(), 0.0, message.clone()),
+        StackAction::Delete { deletion } => {
+            let options = crate::delete::DeleteOptions {
+                retain: Vec::new(),
+                poll: options.poll.clone(),
+                events_tail: options.events_tail,
+            };
+            crate::delete::execute(cfn, deletion, correlation_id, &options, events, interrupt).await
+        }
         StackAction::Attach { status } => {
             events.note(format!(
                 "{}: {status} is already in progress; attaching to it instead of starting another",

@@ -89,6 +89,7 @@ async fn plan_with(
                 concurrency: 1,
                 poll: poll(),
                 drift: false,
+                left: crate::plan::LeftOptions::Skip,
             },
             &masker,
             &signals::manual().1,

@@ -123,6 +123,20 @@ async fn decide<C: CloudFormation>(
             let why = entry.error.as_deref().unwrap_or("the plan failed");
             return Err(refused(None, format!("not planned: {why}")));
         }
+        PlanStatus::NotInConfig => {
+            return Ok(settled(
+                OutcomeKind::Unchanged,
+                entry.fingerprint.stack_status.clone(),
+                Some(
+                    "not in the stack config; listed only (`plan --prune` plans its deletion)"
+                        .into(),
+                ),
+            ))
+        }
+        PlanStatus::Delete => {
+            return prune::decide_deletion(cfn, entry, correlation_id, spec, allow_destructive)
+                .await
+        }
         PlanStatus::Busy | PlanStatus::Create | PlanStatus::Update => {}
     }
     let Some(spec) = spec else {
@@ -367,5 +381,6 @@ async fn deployed_template_if_needed<C: CloudFormation>(
     Ok(Template::parse(template).ok())
 }
 
+mod prune;
 mod ran;
 use ran::{attach_or_report, ran_earlier};

@@ -88,6 +88,13 @@ pub trait CloudFormation: Send + Sync + 'static {
         statuses: &[StackStatus],
     ) -> impl Future<Output = Result<Vec<ListedStack>, CfnError>> + Send;
 
+    /// Every stack of the region with its tags, all pages (`DescribeStacks` without a name; one
+    /// call per hundred stacks): how a fleet's deployed stacks are found by their tag.
+    fn describe_stacks(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<Stack>, CfnError>> + Send;
+
     /// Starts drift detection on the stack (`DetectStackDrift`); returns the detection id.
     fn detect_stack_drift(
         &self,

@@ -134,10 +134,9 @@ fn report(
     }
 }
 
-/// The plan file, narrowed to the stacks `--stack` selects.
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
 async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
-    let plan = super::plan::plan_selected(ctx, args.concurrency, false, masker).await?;
+    let plan = super::plan::plan_selected(ctx, args.concurrency, false, false, masker).await?;
     if *ctx.interrupt().borrow() > 0 {
         super::say("interrupted while planning: nothing was applied");
         return Ok(None);

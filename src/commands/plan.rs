@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
 use crate::model::Plan;
-use crate::plan::{discard, plan_fleet, PlanOptions};
+use crate::plan::{discard, plan_fleet, LeftOptions, PlanOptions};
 use crate::poll::PollOptions;
 use crate::{planfile, render};
 
@@ -18,9 +18,14 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
     let span =
         tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "plan");
     async {
+        if args.prune && ctx.selects_part() {
+            return super::usage(
+                "--prune deletes stacks that left the config, which only a plan of the whole config can tell; drop --stack",
+            );
+        }
         let masker = ctx.masker().await;
         let cfn = ctx.cfn().await;
-        let plan = plan_selected(ctx, args.concurrency, args.drift, &masker).await?;
+        let plan = plan_selected(ctx, args.concurrency, args.drift, args.prune, &masker).await?;
         tracing::info!(
             calls = cfn.calls(),
             stacks = plan.stacks.len(),
@@ -67,6 +72,7 @@ pub async fn plan_selected(
     ctx: &Context,
     concurrency: u16,
     drift: bool,
+    prune: bool,
     masker: &Masker,
 ) -> Result<Masked<Plan>> {
     let specs = ctx.selected_stacks().await?;
@@ -81,7 +87,14 @@ pub async fn plan_selected(
         concurrency: usize::from(concurrency),
         poll: PollOptions::default(),
         drift,
+        // Part of the config selected: the rest has not left it.
+        left: match (ctx.selects_part(), prune) {
+            (true, _) => LeftOptions::Skip,
+            (false, false) => LeftOptions::List,
+            (false, true) => LeftOptions::Prune,
+        },
     };
+
     let interrupt = ctx.interrupt();
     let plan = plan_fleet(
         Arc::clone(&cfn),

@@ -45,6 +45,22 @@ pub struct StackSpec {
     pub depends_on: Vec<String>,
     /// The `${stack:…}` references in its parameters and tags, by key (`parameters.VpcId`).
     pub references: Vec<(String, crate::refs::Reference)>,
+    /// The fleet it is marked with (`fleet:`), if any.
+    pub fleet: Option<Fleet>,
+}
+
+/// The tag marking a stack as deployed by cfdeploy for a fleet.
+pub const FLEET_TAG: &str = "cfdeploy:fleet";
+
+/// A fleet, as one of its stacks' config declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub name: String,
+    /// The file that declares it (a `_defaults.yaml`, or the stacks' own file).
+    pub origin: PathBuf,
+    /// This run read every file the declaration covers, so a stack of the fleet missing from
+    /// it has left the config (reading one file below a folder's `_defaults.yaml` is not that).
+    pub covered: bool,
 }
 
 impl StackSpec {
@@ -154,7 +170,7 @@ pub fn load(
             }
         };
         let raw = match read_file(file) {
-            Ok(raw) => raw,
+            Ok(raw) => raw.with_fleet_origin(file),
             Err(mut ps) => {
                 problems.append(&mut ps);
                 unreadable = true;
@@ -194,6 +210,7 @@ pub fn load(
     if !unreadable {
         problems.extend(crate::graph::check(&order));
     }
+    problems.extend(mark_fleets(path, &mut specs));
 
     // With a file unread, its stacks are unknown: a selector matching none says nothing.
     for (selector, pattern) in selectors.iter().zip(&patterns).filter(|_| !unreadable) {
@@ -215,6 +232,42 @@ pub fn load(
     } else {
         Err(ConfigError { problems })
     }
+}
+
+/// Decides whether this run read all of each fleet (`Fleet::covered`), and reports a fleet
+/// declared in two places: with each declaration read alone, the other's stacks would look as
+/// if they had left the config.
+fn mark_fleets(path: &Path, specs: &mut [StackSpec]) -> Vec<String> {
+    let mut origins: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let read_root = std::fs::canonicalize(path).ok().filter(|p| p.is_dir());
+    for fleet in specs.iter_mut().filter_map(|s| s.fleet.as_mut()) {
+        match origins.get(&fleet.name) {
+            Some(first) if first != &fleet.origin => {
+                let problem = format!(
+                    "{}: fleet `{}` is also declared in {}; declare a fleet once, in the `_defaults.yaml` above all its stacks",
+                    fleet.origin.display(),
+                    fleet.name,
+                    first.display()
+                );
+                if !problems.contains(&problem) {
+                    problems.push(problem);
+                }
+            }
+            Some(_) => {}
+            None => {
+                origins.insert(fleet.name.clone(), fleet.origin.clone());
+            }
+        }
+        let is_defaults =
+            fleet.origin.file_name().and_then(|n| n.to_str()) == Some(tree::DEFAULTS_FILE);
+        fleet.covered = !is_defaults
+            || match (&read_root, fleet.origin.parent().map(std::fs::canonicalize)) {
+                (Some(root), Some(Ok(folder))) => folder.starts_with(root),
+                _ => false,
+            };
+    }
+    problems
 }
 
 fn compile_selectors(selectors: &[String]) -> Result<Vec<glob::Pattern>, ConfigError> {
@@ -366,6 +419,7 @@ pub(crate) fn test_spec(name: &str) -> StackSpec {
         mask: vec![],
         depends_on: vec![],
         references: vec![],
+        fleet: None,
     }
 }
 

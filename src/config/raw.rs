@@ -57,6 +57,14 @@ pub struct RawStack {
     pub mask: Option<Vec<String>>,
     /// Stacks of the config this one is deployed after (and not at all when one of them fails).
     pub depends_on: Option<Vec<String>>,
+    /// The fleet these stacks belong to: each is tagged `cfdeploy:fleet` with it, and `plan`
+    /// lists the fleet's deployed stacks that are no longer in the config (`--prune` deletes
+    /// them). Declare a fleet once, in the `_defaults.yaml` or the file above all its stacks.
+    pub fleet: Option<String>,
+    /// The file that declares `fleet`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub fleet_origin: Option<std::path::PathBuf>,
     /// The folder `template` is relative to, when it came from a folder's `_defaults.yaml`
     /// (otherwise the folder of the file that declares the stack).
     #[serde(skip)]
@@ -74,6 +82,19 @@ pub struct RawStatefulTypes {
     /// Type globs not counted as stateful.
     #[serde(default)]
     pub remove: Vec<String>,
+}
+
+impl RawFile {
+    /// Records `file` as where the `fleet` of its defaults and stacks is declared.
+    pub fn with_fleet_origin(mut self, file: &std::path::Path) -> RawFile {
+        let stacks = self.stacks.iter_mut().map(|(_, s)| s);
+        for stack in std::iter::once(&mut self.defaults).chain(stacks) {
+            if stack.fleet.is_some() {
+                stack.fleet_origin = Some(file.to_path_buf());
+            }
+        }
+        self
+    }
 }
 
 impl RawStack {
@@ -106,6 +127,12 @@ impl RawStack {
                 .or_else(|| defaults.stateful_types.clone()),
             mask: self.mask.or_else(|| defaults.mask.clone()),
             depends_on: self.depends_on.or_else(|| defaults.depends_on.clone()),
+            fleet_origin: if self.fleet.is_some() {
+                self.fleet_origin
+            } else {
+                defaults.fleet_origin.clone()
+            },
+            fleet: self.fleet.or_else(|| defaults.fleet.clone()),
         }
     }
 }

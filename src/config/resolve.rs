@@ -56,7 +56,7 @@ pub(super) fn resolve(
             .collect::<BTreeMap<String, String>>()
     };
     let parameters = values("parameters", raw.parameters);
-    let tags = values("tags", raw.tags);
+    let mut tags = values("tags", raw.tags);
     // Other stacks' outputs read by values, resolved when the plan is made.
     let mut references = Vec::new();
     let mut malformed = Vec::new();
@@ -184,6 +184,27 @@ pub(super) fn resolve(
         }
     }
 
+    let fleet = raw.fleet.as_ref().map(|name| {
+        if let Some(why) = fleet_name_problem(name) {
+            problems.push(format!("{at}: fleet `{name}` {why}"));
+        }
+        match tags.get(super::FLEET_TAG) {
+            Some(value) if value != name => problems.push(format!(
+                "{at}: tag `{}` is set by `fleet:` (`{name}`); remove it from `tags`",
+                super::FLEET_TAG
+            )),
+            _ => {}
+        }
+        tags.insert(super::FLEET_TAG.to_string(), name.clone());
+        super::Fleet {
+            name: name.clone(),
+            origin: raw
+                .fleet_origin
+                .clone()
+                .unwrap_or_else(|| file.to_path_buf()),
+            covered: true,
+        }
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -206,7 +227,22 @@ pub(super) fn resolve(
         mask,
         depends_on,
         references,
+        fleet,
     })
+}
+
+/// Why a fleet name cannot be a tag value that is safe to match on, if it cannot.
+fn fleet_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 128 {
+        Some("must be 1 to 128 characters")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Some("may use only letters, digits, `-`, `_` and `.`")
+    } else {
+        None
+    }
 }
 
 fn check_parameters(

@@ -709,3 +709,64 @@ fn output_references_are_read_as_dependencies_and_checked_before_any_aws_call() 
         "{ps}"
     );
 }
+
+#[test]
+fn a_fleet_tags_its_stacks_and_knows_whether_this_run_read_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "prod/templates/t.yaml", TEMPLATE);
+    write(
+        dir.path(),
+        "prod/_defaults.yaml",
+        "defaults:\n  fleet: shop-prod\n  template: templates/t.yaml\n",
+    );
+    write(
+        dir.path(),
+        "prod/a.yaml",
+        "stacks:\n  web: {parameters: {ServiceName: web}}\n",
+    );
+    let specs = load_with(&dir.path().join("prod"), &[], &[]).unwrap();
+    let fleet = specs[0].fleet.as_ref().unwrap();
+    assert_eq!(fleet.name, "shop-prod");
+    assert!(fleet.origin.ends_with("prod/_defaults.yaml"));
+    assert!(fleet.covered, "the folder that declares it was read");
+    assert_eq!(specs[0].tags.get(FLEET_TAG).unwrap(), "shop-prod");
+
+    // One file below the declaring folder: the rest of the fleet was not read.
+    let specs = load_with(&dir.path().join("prod/a.yaml"), &[], &[]).unwrap();
+    assert!(!specs[0].fleet.as_ref().unwrap().covered);
+}
+
+#[test]
+fn a_fleet_declared_twice_a_bad_name_or_a_hand_set_tag_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "templates/t.yaml", TEMPLATE);
+    write(
+        dir.path(),
+        "a.yaml",
+        "defaults: {fleet: shop, template: templates/t.yaml}\nstacks:\n  web: {parameters: {ServiceName: web}}\n",
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        "defaults: {fleet: shop, template: templates/t.yaml}\nstacks:\n  api: {parameters: {ServiceName: api}}\n  bad: {fleet: 'no spaces', parameters: {ServiceName: bad}}\n  tagged: {tags: {'cfdeploy:fleet': other}, parameters: {ServiceName: t}}\n",
+    );
+    let problems = problems(dir.path());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("fleet `shop` is also declared in") && p.contains("a.yaml")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("stack `bad`: fleet `no spaces` may use only")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("stack `tagged`: tag `cfdeploy:fleet` is set by `fleet:`")),
+        "{problems:?}"
+    );
+}

@@ -133,5 +133,8 @@ fn read(path: &Path) -> Result<RawStack, Vec<String>> {
     if defaults.template.is_some() {
         defaults.template_base = Some(path.parent().unwrap_or(Path::new(".")).to_path_buf());
     }
+    if defaults.fleet.is_some() {
+        defaults.fleet_origin = Some(path.to_path_buf());
+    }
     Ok(defaults)
 }

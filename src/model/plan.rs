@@ -24,6 +24,11 @@ pub enum PlanStatus {
     /// Its values read outputs of a stack this plan changes: they are known only after that
     /// stack is applied, so it is planned then (its `error` says after which).
     Waiting,
+    /// Deployed with the config's fleet tag, but no file of the config declares it any more.
+    NotInConfig,
+    /// Not in the config, and its deletion is planned (`plan --prune`): `changes` are the
+    /// resources that go (or stay, by their policy).
+    Delete,
 }
 
 impl PlanStatus {
@@ -35,11 +40,16 @@ impl PlanStatus {
             PlanStatus::Busy => "busy",
             PlanStatus::Error => "error",
             PlanStatus::Waiting => "waiting",
+            PlanStatus::NotInConfig => "not-in-config",
+            PlanStatus::Delete => "delete",
         }
     }
 
     pub fn has_changes(&self) -> bool {
-        matches!(self, PlanStatus::Create | PlanStatus::Update)
+        matches!(
+            self,
+            PlanStatus::Create | PlanStatus::Update | PlanStatus::Delete
+        )
     }
 }
 
@@ -127,6 +137,10 @@ pub struct PlanSummary {
     pub failed: usize,
     /// Stacks planned only after an upstream this plan changes is applied.
     pub waiting: usize,
+    /// Stacks of a fleet that left the config, listed only.
+    pub not_in_config: usize,
+    /// Stacks of a fleet that left the config, to be deleted (`--prune`; also in `to_change`).
+    pub deleted: usize,
     pub add: usize,
     pub modify: usize,
     pub replace: usize,
@@ -144,6 +158,11 @@ impl Plan {
         for stack in &self.stacks {
             match stack.status {
                 PlanStatus::Create | PlanStatus::Update => s.to_change += 1,
+                PlanStatus::Delete => {
+                    s.to_change += 1;
+                    s.deleted += 1;
+                }
+                PlanStatus::NotInConfig => s.not_in_config += 1,
                 PlanStatus::NoChanges => s.unchanged += 1,
                 PlanStatus::Busy => s.busy += 1,
                 PlanStatus::Error => s.failed += 1,

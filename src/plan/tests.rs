@@ -109,6 +109,7 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         mask: vec![],
         depends_on: vec![],
         references: vec![],
+        fleet: None,
     }
 }
 
@@ -134,6 +135,7 @@ async fn plan_with_drift(
         concurrency: 2,
         poll: fast(),
         drift,
+        left: crate::plan::LeftOptions::Skip,
     };
     let specs = vec![spec(params)];
     let masker = Masker::for_specs(&specs);
@@ -399,6 +401,7 @@ async fn a_template_over_the_inline_limit_is_uploaded_once_by_content_and_passed
         concurrency: 1,
         poll: fast(),
         drift: false,
+        left: crate::plan::LeftOptions::Skip,
     };
     let plan = plan_fleet(
         Arc::clone(&fake),
@@ -514,6 +517,7 @@ async fn an_interrupted_plan_stops_waiting_and_discards_what_it_made() {
                     concurrency: 2,
                     poll: fast(),
                     drift: false,
+                    left: crate::plan::LeftOptions::Skip,
                 },
                 &Masker::default(),
                 &interrupt,
@@ -566,6 +570,7 @@ async fn stack_tag_changes_are_in_the_plan() {
             concurrency: 1,
             poll: fast(),
             drift: false,
+            left: crate::plan::LeftOptions::Skip,
         },
         &Masker::default(),
         &crate::signals::manual().1,
@@ -624,6 +629,7 @@ async fn a_change_set_being_computed_holds_no_request_permit() {
         concurrency: 1,
         poll: fast(),
         drift: false,
+        left: crate::plan::LeftOptions::Skip,
     };
     let masker = Masker::for_specs(&specs);
     let plan = plan_fleet(
@@ -721,6 +727,7 @@ async fn plan_reading(fake: FakeCfn, reference: &str) -> StackPlan {
             concurrency: 1,
             poll: fast(),
             drift: false,
+            left: crate::plan::LeftOptions::Skip,
         },
         &masker,
         &crate::signals::manual().1,

@@ -140,9 +140,11 @@ pub(crate) fn ordered(plan: &Plan) -> Vec<&StackPlan> {
         PlanStatus::Error | PlanStatus::Busy => 0,
         _ if s.destructive() > 0 => 1,
         _ if s.replacements() > 0 => 2,
-        PlanStatus::Create | PlanStatus::Update => 3,
-        PlanStatus::Waiting => 4,
-        PlanStatus::NoChanges => 5,
+        PlanStatus::Delete => 3,
+        PlanStatus::Create | PlanStatus::Update => 4,
+        PlanStatus::NotInConfig => 5,
+        PlanStatus::Waiting => 6,
+        PlanStatus::NoChanges => 7,
     });
     ordered
 }
@@ -170,6 +172,7 @@ fn status_label(s: &StackPlan) -> &'static str {
     if s.destructive() > 0 {
         return match s.status {
             PlanStatus::Create => "⚠️ create (destructive)",
+            PlanStatus::Delete => "⚠️ delete (destructive)",
             _ => "⚠️ update (destructive)",
         };
     }
@@ -180,6 +183,8 @@ fn status_label(s: &StackPlan) -> &'static str {
         PlanStatus::Busy => "⚠️ busy",
         PlanStatus::Error => "❌ error",
         PlanStatus::Waiting => "⏳ planned after its upstream is applied",
+        PlanStatus::NotInConfig => "👻 not in config",
+        PlanStatus::Delete => "🗑️ delete (left the config)",
     }
 }
 
@@ -206,6 +211,15 @@ pub(crate) fn stack_details(
         writeln!(out, "</details>")?;
         writeln!(out)?;
         return Ok(());
+    }
+    if let Some(note) = super::left_note(s) {
+        writeln!(out, "{}", escape(&note))?;
+        writeln!(out)?;
+        if !s.status.has_changes() {
+            writeln!(out, "</details>")?;
+            writeln!(out)?;
+            return Ok(());
+        }
     }
     let artifacts = super::artifact_lines(&s.artifacts);
     if !artifacts.is_empty() {

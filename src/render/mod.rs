@@ -72,6 +72,15 @@ pub fn summary_line(s: &PlanSummary) -> String {
     if s.waiting > 0 {
         stacks.push(format!("{} waiting for an upstream", s.waiting));
     }
+    if s.deleted > 0 {
+        stacks.push(format!("{} left the config, to delete", s.deleted));
+    }
+    if s.not_in_config > 0 {
+        stacks.push(format!(
+            "{} not in config (plan --prune to delete)",
+            s.not_in_config
+        ));
+    }
     if s.failed > 0 {
         stacks.push(format!("{} failed", s.failed));
     }
@@ -127,7 +136,6 @@ pub fn policy_words(action: &str) -> String {
     }
 }
 
-/// A table in the house style, fitted to `width` columns when the output has a width.
 /// One line per packaged artifact that changed, then how many did not.
 pub fn artifact_lines(artifacts: &[crate::package::Artifact]) -> Vec<String> {
     let mut lines: Vec<String> = artifacts
@@ -150,6 +158,23 @@ pub fn artifact_lines(artifacts: &[crate::package::Artifact]) -> Vec<String> {
     lines
 }
 
+/// What a stack of a fleet that left the config is, for a reviewer.
+pub fn left_note(s: &crate::model::StackPlan) -> Option<String> {
+    use crate::model::PlanStatus;
+    match s.status {
+        PlanStatus::NotInConfig => Some(format!(
+            "deployed as part of the fleet of {}, but no file of the config declares it any more; `plan --prune` plans its deletion",
+            s.source
+        )),
+        PlanStatus::Delete => Some(format!(
+            "left the config (fleet of {}): apply deletes the whole stack",
+            s.source
+        )),
+        _ => None,
+    }
+}
+
+/// A table in the house style, fitted to `width` columns when the output has a width.
 pub fn new_table(width: Option<u16>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);

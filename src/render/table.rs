@@ -42,6 +42,8 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         PlanStatus::Busy => ("busy", RED),
         PlanStatus::Error => ("error", RED_BOLD),
         PlanStatus::Waiting => ("waiting", YELLOW),
+        PlanStatus::NotInConfig => ("not in config", YELLOW),
+        PlanStatus::Delete => ("DELETE (left the config)", RED),
     };
     writeln!(
         out,
@@ -67,6 +69,10 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             paint(style, DIM, &format!("in {}", stack.source))
         )?;
         return Ok(());
+    }
+    if let Some(note) = super::left_note(stack) {
+        let wrapped = super::wrap(&format!("  {note}"), style.width, 4);
+        writeln!(out, "{}", paint(style, YELLOW, &wrapped))?;
     }
     if !stack.status.has_changes() {
         return Ok(());

@@ -297,6 +297,10 @@ impl CloudFormation for FakeCfn {
         self.listing(region, statuses)
     }
 
+    async fn describe_stacks(&self, region: &str) -> Result<Vec<Stack>, CfnError> {
+        self.every_stack(region)
+    }
+
     async fn detect_stack_drift(&self, _: &str, stack: &str) -> Result<String, CfnError> {
         self.enter("DetectStackDrift", stack)?;
         Ok(format!("drift-{stack}"))

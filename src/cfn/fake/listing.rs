@@ -1,8 +1,8 @@
-//! The fake's `ListStacks`: the clock of a fleet's watching.
+//! The fake's ListStacks (the clock of a fleet's watching) and DescribeStacks of a whole region.
 
 use super::FakeCfn;
 use crate::cfn::CfnError;
-use crate::model::{ListedStack, StackStatus};
+use crate::model::{ListedStack, Stack, StackStatus};
 
 impl FakeCfn {
     /// `ListStacks`: every stack listed in one of `statuses`, after time passed for every
@@ -38,5 +38,23 @@ impl FakeCfn {
             return Err(FakeCfn::lost("ListStacks"));
         }
         Ok(listed)
+    }
+
+    pub(super) fn every_stack(&self, region: &str) -> Result<Vec<Stack>, CfnError> {
+        let lost = self.enter("DescribeStacks", region)?;
+        let st = self.state();
+        let stacks = st
+            .stacks
+            .iter()
+            .filter(|s| s.stack.status != StackStatus::DeleteComplete)
+            .map(|s| Stack {
+                termination_protection: s.termination_protection,
+                ..s.stack.clone()
+            })
+            .collect();
+        if lost {
+            return Err(FakeCfn::lost("DescribeStacks"));
+        }
+        Ok(stacks)
     }
 }

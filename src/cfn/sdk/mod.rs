@@ -15,6 +15,7 @@ use aws_sdk_cloudformation::types as t;
 mod convert;
 mod drift;
 mod identity;
+mod listing;
 mod load;
 mod s3;
 
@@ -423,36 +424,11 @@ impl CloudFormation for SdkCloudFormation {
         region: &str,
         statuses: &[StackStatus],
     ) -> Result<Vec<ListedStack>, CfnError> {
-        let op = "ListStacks";
-        let filter: Vec<t::StackStatus> = statuses
-            .iter()
-            .map(|s| t::StackStatus::from(s.as_str()))
-            .collect();
-        let mut listed = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let client = self.client(region, op);
-            let out = self
-                .send(op, region, || {
-                    client
-                        .list_stacks()
-                        .set_stack_status_filter(Some(filter.clone()))
-                        .set_next_token(next_token.clone())
-                        .send()
-                })
-                .await?;
-            listed.extend(out.stack_summaries().iter().map(|s| ListedStack {
-                name: s.stack_name().unwrap_or_default().to_string(),
-                stack_id: s.stack_id().unwrap_or_default().to_string(),
-                status: StackStatus::parse(
-                    s.stack_status().map(|st| st.as_str()).unwrap_or_default(),
-                ),
-            }));
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(listed),
-            }
-        }
+        self.list_by_status(region, statuses).await
+    }
+
+    async fn describe_stacks(&self, region: &str) -> Result<Vec<Stack>, CfnError> {
+        self.describe_region(region).await
     }
 
     async fn detect_stack_drift(&self, region: &str, stack: &str) -> Result<String, CfnError> {

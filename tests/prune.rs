@@ -1,0 +1,240 @@
+//! Stacks that left the config, end to end against the emulator: a fleet's stacks carry its tag;
+//! one removed from the config is listed as "not in config", and deleted only when a plan made
+//! with `--prune` asks for it, through the destructive guard, exactly once.
+
+mod support;
+
+use std::sync::Mutex;
+
+use support::{cfdeploy, json, run, unique, Emulator, Run, Workspace};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
+    guard
+}
+
+/// A config of `stacks` in fleet `fleet`, every stack on the queue service template.
+fn write_config(ws: &Workspace, fleet: &str, stacks: &[&str]) {
+    let mut config = format!(
+        "defaults:\n  fleet: {fleet}\n  template: templates/t.yaml\n  parameters: {{ApiToken: x}}\nstacks:\n"
+    );
+    for name in stacks {
+        config.push_str(&format!(
+            "  {name}:\n    parameters: {{ServiceName: {name}}}\n"
+        ));
+    }
+    ws.write("stacks.yaml", &config);
+}
+
+fn cfd(ws: &Workspace, args: &[&str]) -> Run {
+    run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+        .args(["--config", "stacks.yaml"])
+        .args(args))
+}
+
+fn entry<'a>(doc: &'a serde_json::Value, stack: &str) -> Option<&'a serde_json::Value> {
+    doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == stack)
+}
+
+#[test]
+fn a_stack_that_left_the_config_is_listed_and_deleted_only_when_a_pruning_plan_is_applied() {
+    let _g = serial();
+    let (fleet, keep, gone) = (unique("fleet"), unique("keep"), unique("gone"));
+    let ws = Workspace::new();
+    ws.fixture("templates/t.yaml", "templates/queue-service.yaml");
+    write_config(&ws, &fleet, &[&keep, &gone]);
+    let deployed = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    // A stack of another fleet is never this fleet's concern.
+    let other = Workspace::new();
+    let stranger = unique("stranger");
+    other.fixture("templates/t.yaml", "templates/queue-service.yaml");
+    write_config(&other, &unique("otherfleet"), &[&stranger]);
+    assert_eq!(cfd(&other, &["apply", "--yes"]).code, 0);
+
+    write_config(&ws, &fleet, &[&keep]);
+    let listed = cfd(&ws, &["plan", "--format", "json"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let doc = json(&listed.stdout);
+    assert_eq!(entry(&doc, &gone).unwrap()["status"], "not-in-config");
+    assert_eq!(entry(&doc, &keep).unwrap()["status"], "no-changes");
+    assert!(entry(&doc, &stranger).is_none(), "{doc}");
+    assert_eq!(doc["summary"]["not_in_config"], 1, "{doc}");
+    let table = cfd(&ws, &["plan"]);
+    assert!(
+        table.stdout.contains(&gone) && table.stdout.contains("not in config"),
+        "{}",
+        table.stdout
+    );
+    // Applying a plan that only lists it deletes nothing.
+    let p = cfd(&ws, &["plan", "--out", "list.json"]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let applied = cfd(&ws, &["apply", "--plan", "list.json"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(
+        Emulator::shared().stack_status(&gone).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // --prune plans the deletion: every resource goes, the queues are stateful.
+    let p = cfd(
+        &ws,
+        &["plan", "--prune", "--out", "prune.json", "--format", "json"],
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let doc = json(&p.stdout);
+    let planned = entry(&doc, &gone).unwrap();
+    assert_eq!(planned["status"], "delete", "{planned}");
+    let changes = planned["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4, "{planned}");
+    assert!(changes.iter().all(|c| c["action"] == "Remove"), "{planned}");
+    let destructive: Vec<&str> = changes
+        .iter()
+        .filter(|c| c["destructive"] == true)
+        .map(|c| c["logical_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(destructive, ["DeadLetterQueue", "WorkQueue"], "{planned}");
+    let md = cfd(&ws, &["show", "prune.json", "--format", "markdown"]);
+    assert!(md.stdout.contains("delete (destructive)"), "{}", md.stdout);
+
+    // The guard holds it like any destructive change.
+    let blocked = cfd(&ws, &["apply", "--plan", "prune.json", "--format", "json"]);
+    assert_eq!(blocked.code, 3, "{}", blocked.stderr);
+    assert_eq!(
+        Emulator::shared().stack_status(&gone).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let allowed = cfd(
+        &ws,
+        &[
+            "apply",
+            "--plan",
+            "prune.json",
+            "--allow-destructive",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let outcome = entry(&json(&allowed.stdout), &gone).unwrap().clone();
+    assert_eq!(outcome["result"], "deleted", "{outcome}");
+    assert_eq!(Emulator::shared().stack_status(&gone), None);
+    assert_eq!(
+        Emulator::shared().stack_status(&keep).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // The same plan again: nothing executed twice.
+    let again = cfd(
+        &ws,
+        &[
+            "apply",
+            "--plan",
+            "prune.json",
+            "--allow-destructive",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let outcome = entry(&json(&again.stdout), &gone).unwrap().clone();
+    assert_eq!(outcome["result"], "deleted", "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deleted already"),
+        "{outcome}"
+    );
+    let listed = cfd(&ws, &["plan", "--format", "json"]);
+    assert!(entry(&json(&listed.stdout), &gone).is_none());
+}
+
+#[test]
+fn a_stack_back_in_the_config_is_not_deleted_and_a_partial_read_lists_nothing() {
+    let _g = serial();
+    let (fleet, a, b) = (unique("fleet"), unique("a"), unique("b"));
+    let ws = Workspace::new();
+    ws.fixture("templates/t.yaml", "templates/queue-service.yaml");
+    write_config(&ws, &fleet, &[&a, &b]);
+    assert_eq!(cfd(&ws, &["apply", "--yes"]).code, 0);
+
+    write_config(&ws, &fleet, &[&a]);
+    let p = cfd(&ws, &["plan", "--prune", "--out", "prune.json"]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    write_config(&ws, &fleet, &[&a, &b]);
+    let applied = cfd(
+        &ws,
+        &[
+            "apply",
+            "--plan",
+            "prune.json",
+            "--allow-destructive",
+            "--format",
+            "json",
+        ],
+    );
+    let outcome = entry(&json(&applied.stdout), &b).unwrap().clone();
+    assert_eq!(outcome["result"], "refused", "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("in the stack config again"),
+        "{outcome}"
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&b).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // --prune with --stack: a part of the config cannot tell what left it.
+    let usage = cfd(&ws, &["plan", "--prune", "--stack", &a]);
+    assert_eq!(usage.code, 64, "{}", usage.stderr);
+    assert!(usage.stderr.contains("drop --stack"), "{}", usage.stderr);
+
+    // A fleet declared in a folder's _defaults.yaml, one file of it read: nothing is "left".
+    let tree = Workspace::new();
+    tree.fixture("prod/templates/t.yaml", "templates/queue-service.yaml");
+    tree.write(
+        "prod/_defaults.yaml",
+        &format!("defaults:\n  fleet: {fleet}\n  template: templates/t.yaml\n  parameters: {{ApiToken: x}}\n"),
+    );
+    tree.write(
+        "prod/one.yaml",
+        &format!("stacks:\n  {a}:\n    parameters: {{ServiceName: {a}}}\n"),
+    );
+    let partial = run(cfdeploy(&Emulator::shared().endpoint, tree.path()).args([
+        "--config",
+        "prod/one.yaml",
+        "plan",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(partial.code, 0, "{}", partial.stderr);
+    assert!(
+        entry(&json(&partial.stdout), &b).is_none(),
+        "{}",
+        partial.stdout
+    );
+    assert!(
+        partial.stderr.contains("looked for only when the folder"),
+        "{}",
+        partial.stderr
+    );
+    // The whole folder read: b is not in it.
+    let whole = run(cfdeploy(&Emulator::shared().endpoint, tree.path())
+        .args(["--config", "prod", "plan", "--format", "json"]));
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    assert_eq!(
+        entry(&json(&whole.stdout), &b).unwrap()["status"],
+        "not-in-config"
+    );
+}
