@@ -202,6 +202,61 @@ pub enum Command {
   # print the body instead of posting it
   cfdeploy comment --plan plan.json --dry-run")]
     Comment(CommentArgs),
+    /// The Step Functions engine: deploy its state machine, print its IAM policies, stop a run.
+    #[command(after_help = "Examples:
+  # create or update the state machine in a region
+  cfdeploy engine deploy --region us-east-1 --role-arn \"$ROLE_ARN\"
+  # the IAM policies it and its users need
+  cfdeploy engine policy
+  # then: run the reviewed plan there (re-run to attach from any machine)
+  cfdeploy apply --plan plan.json --engine stepfunctions
+  # stop it, cancelling updates still in progress
+  cfdeploy engine stop --plan plan.json")]
+    Engine(EngineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    #[command(subcommand)]
+    pub command: EngineCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Create or update the rollout state machine (Standard, versioned) in the region; prints
+    /// its ARN. Safe to run again.
+    Deploy {
+        /// The IAM role Step Functions runs it as (see `engine policy`); needed to create it.
+        #[arg(long, value_name = "ARN", env = "CFDEPLOY_ENGINE_ROLE_ARN")]
+        role_arn: Option<String>,
+        /// The state machine's name.
+        #[arg(long, default_value = "cfdeploy-rollout")]
+        name: String,
+    },
+    /// Print the IAM policies of the state machine's role and of who runs the engine (JSON).
+    Policy {
+        /// The state machine's name.
+        #[arg(long, default_value = "cfdeploy-rollout")]
+        name: String,
+    },
+    /// Stop the plan's executions and cancel the stack updates they left in progress.
+    Stop {
+        /// The plan whose executions to stop.
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// The state machine (name or ARN).
+        #[arg(long, default_value = "cfdeploy-rollout", value_name = "NAME|ARN")]
+        state_machine: String,
+    },
+}
+
+/// Who runs the rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    /// This process.
+    Local,
+    /// An AWS Step Functions execution, which outlives this process.
+    Stepfunctions,
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +391,13 @@ pub struct ApplyArgs {
     /// Events shown in a failure's diagnosis.
     #[arg(long = "events", default_value_t = 20, value_name = "N")]
     pub events_tail: usize,
+    /// Who runs the rollout: this process, or a Step Functions execution that survives it
+    /// (needs --plan; see `cfdeploy engine`).
+    #[arg(long, value_enum, default_value_t = EngineKind::Local)]
+    pub engine: EngineKind,
+    /// The Step Functions state machine (name or ARN), with --engine stepfunctions.
+    #[arg(long, default_value = "cfdeploy-rollout", value_name = "NAME|ARN")]
+    pub state_machine: String,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<Exit> {
             }
             cli::Command::Outputs(args) => commands::outputs::run(&ctx, args).await,
             cli::Command::Comment(args) => commands::comment::run(&ctx, args).await,
+            cli::Command::Engine(args) => commands::engine::run(&ctx, args).await,
         };
         exit.map(|e| match crate::signals::received() {
             Some(_) => e.worst(Exit::Interrupted).after_signals(),

@@ -347,6 +347,7 @@ fn help_is_wrapped_grouped_and_documents_every_option_with_examples() {
         "man",
         "schema",
         "graph",
+        "engine",
     ] {
         let text = help(&[command, "-h"]);
         assert!(text.contains("Examples:"), "{command}:\n{text}");

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use crate::cfn::change_set::delete_quietly;
 use crate::cfn::CloudFormation;
 use crate::config::StackSpec;
+use crate::engine::stepfunctions::{FollowOptions, StepFunctions};
 use crate::engine::{self, Events};
 use crate::model::{Outcome, OutcomeKind, Plan};
 use crate::rollout::{Rollout, RolloutOptions, StackAction};
@@ -54,11 +55,43 @@ pub async fn apply_plan<C: CloudFormation>(
         interrupt,
     )
     .await;
+    clean_up(cfn.as_ref(), &verified, &outcomes).await;
+    outcomes
+}
 
+/// As `apply_plan`, with the rollout run by Step Functions executions (started, or attached to
+/// when this plan's exist). `Err` when the plan cannot run there (nothing was executed).
+pub async fn apply_plan_in_stepfunctions<C: CloudFormation + StepFunctions>(
+    cfn: Arc<C>,
+    plan: &Plan,
+    specs: &[StackSpec],
+    options: &ApplyOptions,
+    follow: &FollowOptions,
+    events: &Events,
+    interrupt: Interrupt,
+) -> Result<Vec<Outcome>, String> {
+    let verified = verify_all(&cfn, plan, specs, options).await;
+    let rollout = Rollout::new(
+        &plan.correlation_id,
+        verified.iter().map(|v| v.stack.clone()).collect(),
+        &options.rollout,
+    );
+    if let Some(why) = engine::stepfunctions::unsupported(&rollout, plan) {
+        return Err(why);
+    }
+    let outcomes =
+        engine::stepfunctions::follow(Arc::clone(&cfn), &rollout, plan, follow, events, interrupt)
+            .await;
+    clean_up(cfn.as_ref(), &verified, &outcomes).await;
+    Ok(outcomes)
+}
+
+/// Deletes the change sets verified to be the stacks' own that surely did not run.
+async fn clean_up<C: CloudFormation>(cfn: &C, verified: &[verify::Verified], outcomes: &[Outcome]) {
     // No change set of cfdeploy's is left behind but the executed ones. Only change sets
     // verified to be the stack's own are touched, and only when they surely did not run: never
     // after a failure to execute (the call may have taken effect, or may be retried).
-    for (v, o) in verified.iter().zip(&outcomes) {
+    for (v, o) in verified.iter().zip(outcomes) {
         let refused_before_running = matches!(
             v.stack.action,
             StackAction::Settled {
@@ -69,10 +102,9 @@ pub async fn apply_plan<C: CloudFormation>(
         let not_executed = matches!(o.kind, OutcomeKind::NotStarted | OutcomeKind::Blocked)
             || (o.kind == OutcomeKind::Refused && refused_before_running);
         if let Some(arn) = v.owned_change_set.as_deref().filter(|_| not_executed) {
-            delete_quietly(cfn.as_ref(), &v.stack.region, arn).await;
+            delete_quietly(cfn, &v.stack.region, arn).await;
         }
     }
-    outcomes
 }
 
 /// Verifies every entry, at most `concurrency` at once, in the plan's order.

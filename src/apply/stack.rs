@@ -179,6 +179,41 @@ pub async fn run<C: CloudFormation>(
     }
 }
 
+/// Watches to its end an operation another engine started on `s` with client request token
+/// `token` (a Step Functions execution), as if this process had started it: the same events,
+/// outcome, outputs and diagnosis. The first interrupt detaches (nothing is cancelled).
+#[allow(clippy::too_many_arguments)]
+pub async fn follow_started<C: CloudFormation>(
+    cfn: &C,
+    s: &RolloutStack,
+    token: &str,
+    create: bool,
+    options: &StackOptions,
+    events: &Events,
+    interrupt: Interrupt,
+    fleet: &Fleet,
+) -> Outcome {
+    let started = Instant::now();
+    let watcher = Watcher::new(cfn, &s.region, &s.stack, options.poll.clone()).for_operation(token);
+    crate::signals::running(&s.stack);
+    let status = if create {
+        StackStatus::CreateInProgress
+    } else {
+        StackStatus::UpdateInProgress
+    };
+    events.emit(RolloutEvent::StackStarted {
+        stack: s.stack.clone(),
+        status: status.clone(),
+        changes: s.changes,
+    });
+    let watching = Watching {
+        watcher,
+        fleet,
+        status: Some(status),
+    };
+    finish(cfn, s, options, events, interrupt, watching, started, false).await
+}
+
 /// How a stack's operation is watched: by whom, cued by which lookout, from which status.
 struct Watching<'a, C> {
     watcher: Watcher<'a, C>,

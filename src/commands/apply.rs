@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::Result;
 use tracing::Instrument;
 
-use crate::apply::{apply_plan, ApplyOptions, StackOptions};
+use crate::apply::{apply_plan, apply_plan_in_stepfunctions, ApplyOptions, StackOptions};
 use crate::cfn::change_set::delete_quietly;
-use crate::cli::{ApplyArgs, ReportFormat};
+use crate::cli::{ApplyArgs, EngineKind, ReportFormat};
 use crate::context::Context;
+use crate::engine::stepfunctions::FollowOptions;
 use crate::engine::Events;
 use crate::exit::Exit;
 use crate::mask::{Masked, Masker};
@@ -23,6 +24,11 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
     let span =
         tracing::info_span!("run", correlation_id = %ctx.run.correlation_id, command = "apply");
     async {
+        if args.engine == EngineKind::Stepfunctions && args.plan.is_none() {
+            return super::usage(
+                "--engine stepfunctions runs a reviewed plan: write one with `cfdeploy plan --out plan.json`, then `apply --plan plan.json --engine stepfunctions`",
+            );
+        }
         let masker = ctx.masker().await;
         // Planning now prints the identity in the plan's header; a saved plan's apply says it
         // in its own.
@@ -75,7 +81,42 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
                 tick: crate::watch::lookout::TICK,
             },
         };
-        let outcomes = apply_plan(cfn, &plan, &specs, &options, &events, interrupt.clone()).await;
+        let outcomes = match args.engine {
+            EngineKind::Local => {
+                apply_plan(cfn, &plan, &specs, &options, &events, interrupt.clone()).await
+            }
+            EngineKind::Stepfunctions => {
+                let account = if args.state_machine.starts_with("arn:") {
+                    String::new()
+                } else {
+                    super::engine::account(ctx).await?
+                };
+                let follow = FollowOptions {
+                    state_machine: args.state_machine.clone(),
+                    account,
+                    stack: options.stack.clone(),
+                    execution_tick: std::time::Duration::from_secs(2),
+                };
+                let run = apply_plan_in_stepfunctions(
+                    cfn,
+                    &plan,
+                    &specs,
+                    &options,
+                    &follow,
+                    &events,
+                    interrupt.clone(),
+                )
+                .await;
+                match run {
+                    Ok(outcomes) => outcomes,
+                    Err(why) => {
+                        ticker.abort();
+                        crate::commands::say(&format!("error: {why}; nothing was executed"));
+                        return Ok(Exit::Failure);
+                    }
+                }
+            }
+        };
         ticker.abort();
 
         let interrupted = *interrupt.borrow() > 0;

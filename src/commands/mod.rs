@@ -5,6 +5,7 @@ pub mod apply;
 pub mod comment;
 pub mod definitions;
 pub mod delete;
+pub mod engine;
 pub mod events;
 pub mod graph;
 pub mod outputs;

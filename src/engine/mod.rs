@@ -3,6 +3,7 @@
 //! not care which engine ran the stacks.
 
 pub mod local;
+pub mod stepfunctions;
 
 use std::sync::Arc;
 

@@ -1610,3 +1610,41 @@ def wrap(app):
         return app(environ, start_response)
 
     return middleware
+
+
+# --- Step Functions: executions run by moto's interpreter, calling back into this emulator ----
+
+def run_state_machines(port: int) -> None:
+    """Turns on moto's Step Functions interpreter (as `POST /moto-api/config` would) and sends its
+    aws-sdk Task states to this server on 127.0.0.1:`port` (moto would use `localhost`, which may
+    resolve to another address, and port 5000)."""
+    import boto3
+    from botocore.config import Config
+    from moto.core.config import default_user_config
+    from moto.stepfunctions.parser.asl.utils import boto_client as sfn_clients
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    os.environ["MOTO_PORT"] = str(port)
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None):
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            aws_access_key_id="ak",
+            aws_secret_access_key="sk",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=60,
+                read_timeout=60,
+            ),
+        )
+
+    sfn_clients.boto_client_for = boto_client_for
+    # The Task state module imported the function by name: patch it there too.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk,
+    )
+
+    aws_sdk.boto_client_for = boto_client_for

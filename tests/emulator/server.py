@@ -31,6 +31,9 @@ def main() -> None:
 
     app = corrections.wrap(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
+    # Step Functions executions run for real, their aws-sdk Task states calling back into this
+    # server (on loopback, at the port just bound).
+    corrections.run_state_machines(server.server_port)
     print(f"CFDEPLOY_EMULATOR_ENDPOINT=http://127.0.0.1:{server.server_port}", flush=True)
 
     if not args.no_stdin_watch:

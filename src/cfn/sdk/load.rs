@@ -83,6 +83,7 @@ impl SdkCloudFormation {
             config: loader.load().await,
             clients: Mutex::new(HashMap::new()),
             s3_clients: Mutex::new(HashMap::new()),
+            sfn_clients: Mutex::new(HashMap::new()),
             calls: AtomicU64::new(0),
             custom_endpoint: options.custom_endpoint,
             call_timeout: options.call_timeout,

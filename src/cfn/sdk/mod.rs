@@ -18,6 +18,7 @@ mod identity;
 mod listing;
 mod load;
 mod s3;
+mod sfn;
 
 pub use identity::Identity;
 
@@ -83,6 +84,7 @@ pub struct SdkCloudFormation {
     config: SdkConfig,
     clients: Mutex<HashMap<String, cfn::Client>>,
     s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    sfn_clients: Mutex<HashMap<String, aws_sdk_sfn::Client>>,
     calls: AtomicU64,
     custom_endpoint: bool,
     call_timeout: Duration,

@@ -1,0 +1,142 @@
+//! `cfdeploy engine`: the Step Functions engine's state machine (deploy), its IAM policies
+//! (policy), and stopping a plan's executions (stop).
+
+use anyhow::{bail, Result};
+
+use crate::cfn::CloudFormation;
+use crate::cli::{EngineArgs, EngineCommand};
+use crate::context::Context;
+use crate::engine::stepfunctions::{
+    execution_arn, execution_name, policies, state_machine_arn, ExecutionStatus, StepFunctions,
+    DEFINITION,
+};
+use crate::exit::Exit;
+use crate::model::StackStatus;
+use crate::run::{request_token, Step};
+
+pub async fn run(ctx: &Context, args: &EngineArgs) -> Result<Exit> {
+    match &args.command {
+        EngineCommand::Policy { name } => {
+            super::write_stdout(|out| {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&policies(name)).unwrap_or_default()
+                )
+            })?;
+            Ok(Exit::Ok)
+        }
+        EngineCommand::Deploy { role_arn, name } => deploy(ctx, name, role_arn.as_deref()).await,
+        EngineCommand::Stop {
+            plan,
+            state_machine,
+        } => stop(ctx, plan, state_machine).await,
+    }
+}
+
+/// The account the run acts in, for ARNs built from names.
+pub async fn account(ctx: &Context) -> Result<String> {
+    let region = ctx
+        .default_region()
+        .await
+        .unwrap_or_else(|| "us-east-1".to_string());
+    match ctx.cfn().await.identity(&region).await {
+        Ok(who) => Ok(who.account),
+        Err(e) => bail!(
+            "cannot tell which account the state machine is in ({e}); pass --state-machine with its ARN"
+        ),
+    }
+}
+
+async fn deploy(ctx: &Context, name: &str, role_arn: Option<&str>) -> Result<Exit> {
+    let Some(region) = ctx.default_region().await else {
+        return super::usage("name the region to deploy the state machine in: --region REGION");
+    };
+    let account = account(ctx).await?;
+    let cfn = ctx.cfn().await;
+    let arn = state_machine_arn(name, &region, &account);
+    match cfn.state_machine_definition(&region, &arn).await? {
+        Some(deployed) if same_json(&deployed, DEFINITION) && role_arn.is_none() => {
+            super::say(&format!("{arn} is up to date"));
+        }
+        Some(_) => {
+            cfn.update_state_machine(&region, &arn, DEFINITION, role_arn)
+                .await?;
+            super::say(&format!("updated {arn} (a new version is published)"));
+        }
+        None => {
+            let Some(role) = role_arn else {
+                return super::usage(&format!(
+                    "no state machine `{name}` in {region} yet: creating it needs the role Step Functions runs it as, --role-arn ARN (its policies: `cfdeploy engine policy`)"
+                ));
+            };
+            let created = cfn
+                .create_state_machine(&region, name, DEFINITION, role)
+                .await?;
+            super::say(&format!("created {created}"));
+        }
+    }
+    super::write_stdout(|out| writeln!(out, "{arn}"))?;
+    Ok(Exit::Ok)
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    parse(a).is_some() && parse(a) == parse(b)
+}
+
+/// Stops each region's execution of the plan, then cancels the updates it left running (those
+/// started with the plan's token; a create is left to finish or roll back by itself).
+async fn stop(ctx: &Context, path: &std::path::Path, state_machine: &str) -> Result<Exit> {
+    let plan = super::saved_plan(ctx, path, "stop")?;
+    let account = if state_machine.starts_with("arn:") {
+        String::new()
+    } else {
+        account(ctx).await?
+    };
+    let cfn = ctx.cfn().await;
+    let mut regions: Vec<&str> = plan.stacks.iter().map(|s| s.region.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut stopped = 0;
+    for region in regions {
+        let machine = state_machine_arn(state_machine, region, &account);
+        let name = execution_name(&plan, region);
+        let arn = execution_arn(&machine, &name);
+        match cfn.describe_execution(region, &arn).await? {
+            Some(state) if state.status == ExecutionStatus::Running => {
+                cfn.stop_execution(region, &arn, "stopped by cfdeploy engine stop")
+                    .await?;
+                stopped += 1;
+                super::say(&format!("{region}: stopped execution {name}"));
+            }
+            Some(_) => super::say(&format!("{region}: execution {name} had already ended")),
+            None => super::say(&format!("{region}: no execution of this plan")),
+        }
+        for entry in plan.stacks.iter().filter(|s| s.region == region) {
+            let token = request_token(&plan.correlation_id, Step::Execute, &entry.stack);
+            let Ok(Some(stack)) = cfn.describe_stack(region, &entry.stack).await else {
+                continue;
+            };
+            if stack.status != StackStatus::UpdateInProgress
+                || crate::watch::started_with(cfn.as_ref(), region, &entry.stack, &token).await
+                    != Some(true)
+            {
+                continue;
+            }
+            let cancel = request_token(&plan.correlation_id, Step::Cancel, &entry.stack);
+            match cfn.cancel_update_stack(region, &entry.stack, &cancel).await {
+                Ok(()) => super::say(&format!(
+                    "{}: update cancelled; it rolls back (`cfdeploy events {}`)",
+                    entry.stack, entry.stack
+                )),
+                Err(e) => super::say(&format!("{}: could not cancel: {e}", entry.stack)),
+            }
+        }
+    }
+    super::say(&format!(
+        "{stopped} execution{} stopped",
+        if stopped == 1 { "" } else { "s" }
+    ));
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,183 @@
+use super::*;
+use crate::model::OutcomeKind;
+use crate::model::{Fingerprint, StackPlan};
+use crate::rollout::{RolloutOptions, RolloutStack};
+
+fn entry(stack: &str, region: &str, arn: &str) -> StackPlan {
+    StackPlan {
+        stack: stack.into(),
+        region: region.into(),
+        source: "stacks.yaml".into(),
+        status: PlanStatus::Update,
+        stack_id: Some(format!("id-{stack}")),
+        change_set_arn: Some(arn.into()),
+        change_set_name: Some("cs".into()),
+        error: None,
+        changes: vec![],
+        parameters: vec![],
+        tags: vec![],
+        template_diff: None,
+        fingerprint: Fingerprint::default(),
+        termination_protection: false,
+        allow_destructive: false,
+        no_echo: vec![],
+        mask: vec![],
+        warnings: vec![],
+        artifacts: vec![],
+    }
+}
+
+fn plan(stacks: Vec<StackPlan>) -> Plan {
+    Plan {
+        correlation_id: "3f9a2c0011223344".into(),
+        created_at: "2026-12-02T00:00:00Z".into(),
+        stacks,
+    }
+}
+
+#[test]
+fn the_execution_name_is_a_valid_function_of_the_plan_alone() {
+    let p = plan(vec![
+        entry("a", "us-east-1", "arn:cs/a"),
+        entry("b", "eu-west-1", "arn:cs/b"),
+    ]);
+    let name = execution_name(&p, "us-east-1");
+    assert!(name.len() <= 80, "{name}");
+    assert!(
+        name.starts_with("cfdeploy-3f9a2c0011223344-us-east-1-"),
+        "{name}"
+    );
+    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    assert_eq!(
+        name,
+        execution_name(&p, "us-east-1"),
+        "the same plan, the same name"
+    );
+    assert_ne!(
+        name,
+        execution_name(&p, "eu-west-1"),
+        "one execution per region"
+    );
+    // Another change set for a stack of the region is another execution; the other region's
+    // entries do not change this region's name.
+    let changed = plan(vec![
+        entry("a", "us-east-1", "arn:cs/a2"),
+        entry("b", "eu-west-1", "arn:cs/b"),
+    ]);
+    assert_ne!(name, execution_name(&changed, "us-east-1"));
+    assert_eq!(
+        execution_name(&p, "eu-west-1"),
+        execution_name(&changed, "eu-west-1")
+    );
+}
+
+fn execute(name: &str, region: &str, create: bool) -> RolloutStack {
+    RolloutStack {
+        stack: name.into(),
+        region: region.into(),
+        action: StackAction::Execute {
+            change_set_arn: format!("arn:cs/{name}"),
+            create,
+        },
+        changes: 1,
+        termination_protection: true,
+        outputs: false,
+        after: vec![],
+    }
+}
+
+#[test]
+fn the_input_holds_the_regions_change_sets_in_waves_with_their_tokens_and_the_budget() {
+    let mut settled = execute("d", "us-east-1", false);
+    settled.action = StackAction::Settled {
+        kind: OutcomeKind::Unchanged,
+        status: None,
+        message: None,
+    };
+    let rollout = Rollout::new(
+        "3f9a2c0011223344",
+        vec![
+            execute("a", "us-east-1", true),
+            execute("b", "us-east-1", false),
+            execute("c", "eu-west-1", false),
+            settled,
+        ],
+        &RolloutOptions {
+            concurrency: 5,
+            max_in_flight: Some(3),
+            max_failures: 2,
+            canary: 1,
+            disable_rollback: false,
+        },
+    );
+    let body = input(&rollout, "us-east-1");
+    let waves = body["waves"].as_array().unwrap();
+    assert_eq!(waves.len(), 2, "{body}");
+    assert_eq!(waves[0]["canary"], true);
+    assert_eq!(waves[0]["stacks"][0]["stack"], "a");
+    assert_eq!(
+        waves[0]["stacks"][0]["protect"], true,
+        "a create keeps its protection"
+    );
+    assert_eq!(
+        waves[1]["stacks"].as_array().unwrap().len(),
+        1,
+        "c is eu-west-1's, d settled"
+    );
+    assert_eq!(waves[1]["stacks"][0]["protect"], false, "not a create");
+    assert_eq!(
+        waves[1]["stacks"][0]["token"],
+        request_token("3f9a2c0011223344", Step::Execute, "b"),
+        "the token the local engine would use: verify recognises the execution's operation"
+    );
+    assert_eq!(body["maxFailures"], 2);
+    assert_eq!(body["concurrency"], 3, "--max-in-flight bounds the Map");
+}
+
+#[test]
+fn the_definition_is_valid_json_naming_every_state_it_goes_to() {
+    let d: serde_json::Value = serde_json::from_str(DEFINITION).unwrap();
+    fn check(states: &serde_json::Value) {
+        let names: Vec<&String> = states.as_object().unwrap().keys().collect();
+        for (_, state) in states.as_object().unwrap() {
+            let mut targets: Vec<&str> = Vec::new();
+            for key in ["Next", "Default"] {
+                if let Some(t) = state[key].as_str() {
+                    targets.push(t);
+                }
+            }
+            for list in ["Choices", "Catch"] {
+                for c in state[list].as_array().into_iter().flatten() {
+                    targets.extend(c["Next"].as_str());
+                }
+            }
+            for t in targets {
+                assert!(names.iter().any(|n| n.as_str() == t), "no state {t}");
+            }
+            if let Some(inner) = state.get("ItemProcessor") {
+                check(&inner["States"]);
+            }
+        }
+    }
+    check(&d["States"]);
+}
+
+#[test]
+fn a_state_machine_is_found_by_name_or_arn_in_each_region() {
+    assert_eq!(
+        state_machine_arn("cfdeploy-rollout", "eu-west-1", "123456789012"),
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:cfdeploy-rollout"
+    );
+    assert_eq!(
+        state_machine_arn(
+            "arn:aws:states:us-east-1:999999999999:stateMachine:mine",
+            "eu-west-1",
+            "123456789012"
+        ),
+        "arn:aws:states:eu-west-1:999999999999:stateMachine:mine"
+    );
+    assert_eq!(
+        execution_arn("arn:aws:states:us-east-1:1:stateMachine:m", "x"),
+        "arn:aws:states:us-east-1:1:execution:m:x"
+    );
+}
