@@ -105,7 +105,10 @@ pub fn listen() -> Interrupt {
                 Ordering::SeqCst,
             );
             let level = tx.borrow().saturating_add(1);
-            if level == 1 {
+            if level == 1 && DETACH.load(Ordering::SeqCst) {
+                say("interrupted: detaching; the rollout goes on in Step Functions");
+                let _ = tx.send(level);
+            } else if level == 1 {
                 say("interrupted: starting nothing new, cancelling updates in progress and cleaning up what this run created; interrupt again to exit at once");
                 let _ = tx.send(level);
             } else {
@@ -118,6 +121,15 @@ pub fn listen() -> Interrupt {
         }
     });
     rx
+}
+
+/// Whether the first interrupt detaches from a rollout another engine runs (nothing to cancel
+/// or clean up here).
+static DETACH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on the first interrupt detaches (the Step Functions engine): it is said so.
+pub fn detach_on_interrupt() {
+    DETACH.store(true, Ordering::SeqCst);
 }
 
 /// Interrupt levels set by hand, for tests.

@@ -231,7 +231,7 @@ fn a_killed_cli_is_rerun_and_attaches_to_the_running_execution() {
 }
 
 #[test]
-fn engine_stop_stops_the_plans_execution_and_the_engine_needs_a_reviewed_plan() {
+fn engine_stop_stops_the_plans_execution_and_cancels_its_updates() {
     let _g = serial();
     let (a, b) = (unique("sfstop"), unique("sfstop"));
     let ws = fleet(&[
@@ -241,7 +241,14 @@ fn engine_stop_stops_the_plans_execution_and_the_engine_needs_a_reviewed_plan() 
     let usage = cfd(&ws, &["apply", "--engine", "stepfunctions", "--yes"]);
     assert_eq!(usage.code, 64, "{}", usage.stderr);
     assert!(usage.stderr.contains("--plan"), "{}", usage.stderr);
+    let created = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
 
+    // An update of both, stopped while the first runs.
+    let body = std::fs::read_to_string(ws.path().join("stacks.yaml"))
+        .unwrap()
+        .replace("ApiToken: x", "ApiToken: changed");
+    ws.write("stacks.yaml", &body);
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
     Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
     let child = cmd(&ws, APPLY)
@@ -250,15 +257,33 @@ fn engine_stop_stops_the_plans_execution_and_the_engine_needs_a_reviewed_plan() 
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Emulator::shared().stack_status(&a).as_deref() != Some("CREATE_IN_PROGRESS") {
+    while Emulator::shared().stack_status(&a).as_deref() != Some("UPDATE_IN_PROGRESS") {
         assert!(Instant::now() < deadline, "{a} never started");
         std::thread::sleep(Duration::from_millis(100));
     }
     let stop = cfd(&ws, &["engine", "stop", "--plan", "plan.json"]);
     assert_eq!(stop.code, 0, "{}", stop.stderr);
     assert!(stop.stderr.contains("stopped execution"), "{}", stop.stderr);
+    assert!(
+        stop.stderr.contains(&format!("{a}: update cancelled")),
+        "{}",
+        stop.stderr
+    );
     let followed = child.wait_with_output().unwrap();
-    assert!(followed.status.code().is_some());
+    assert_eq!(
+        followed.status.code(),
+        Some(1),
+        "the follower reports a rolled-back update"
+    );
+    assert_eq!(
+        Emulator::shared().wait_settled(&a),
+        "UPDATE_ROLLBACK_COMPLETE"
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&b).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "the canary's wave was the last: the stopped execution started nothing more"
+    );
     Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
     let again = cfd(&ws, &["engine", "stop", "--plan", "plan.json"]);
     assert!(
@@ -266,4 +291,194 @@ fn engine_stop_stops_the_plans_execution_and_the_engine_needs_a_reviewed_plan() 
         "{}",
         again.stderr
     );
+}
+
+#[test]
+fn throttled_calls_in_the_state_machine_are_retried_and_a_mid_wave_failure_is_diagnosed() {
+    let _g = serial();
+    let (a, bad, b) = (unique("sfthr"), unique("sfbad"), unique("sfthr"));
+    let ws = fleet(&[
+        (&a, "templates/queue-service.yaml"),
+        (&bad, "templates/fails-on-create.yaml"),
+        (&b, "templates/queue-service.yaml"),
+    ]);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    // The state machine's own calls are throttled: it waits them out.
+    for action in ["ExecuteChangeSet", "DescribeStacks"] {
+        Emulator::shared().control(
+            "POST",
+            "/_emulator/faults",
+            &format!(r#"{{"action": "{action}", "kind": "throttle", "count": 2}}"#),
+        );
+    }
+    let mut args = APPLY.to_vec();
+    args.extend(["--max-failures", "2"]);
+    let out = cfd(&ws, &args);
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &a)["result"], "created", "{doc}");
+    assert_eq!(
+        outcome(&doc, &b)["result"],
+        "created",
+        "within the budget: {doc}"
+    );
+    let failed = outcome(&doc, &bad);
+    assert_eq!(failed["result"], "create-rolled-back", "{failed}");
+    let causes = failed["diagnosis"]["root_causes"].as_array().unwrap();
+    assert!(!causes.is_empty(), "root cause first: {failed}");
+    let faults = json(&Emulator::shared().control("GET", "/_emulator/faults", ""));
+    for f in faults.as_array().unwrap() {
+        assert_eq!(f["remaining"], 0, "every throttled answer was met: {f}");
+    }
+}
+
+#[test]
+fn the_failure_budget_stops_new_stacks_between_batches() {
+    let _g = serial();
+    let names: Vec<String> = (0..4).map(|i| unique(&format!("sfbud{i}"))).collect();
+    let templates = [
+        "templates/fails-on-create.yaml",
+        "templates/queue-service.yaml",
+        "templates/fails-on-create.yaml",
+        "templates/queue-service.yaml",
+    ];
+    let stacks: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(templates).collect();
+    for (budget, expected) in [
+        (
+            "1",
+            [
+                "create-rolled-back",
+                "not-started",
+                "not-started",
+                "not-started",
+            ],
+        ),
+        (
+            "2",
+            [
+                "create-rolled-back",
+                "created",
+                "create-rolled-back",
+                "not-started",
+            ],
+        ),
+    ] {
+        let renamed: Vec<String> = names.iter().map(|n| format!("{n}-{budget}")).collect();
+        let stacks: Vec<(&str, &str)> = renamed
+            .iter()
+            .map(String::as_str)
+            .zip(stacks.iter().map(|s| s.1))
+            .collect();
+        let ws = fleet(&stacks);
+        assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+        let mut args = APPLY.to_vec();
+        args.extend([
+            "--canary",
+            "0",
+            "--max-in-flight",
+            "1",
+            "--max-failures",
+            budget,
+        ]);
+        let out = cfd(&ws, &args);
+        assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+        let doc = json(&out.stdout);
+        for (stack, want) in renamed.iter().zip(expected) {
+            let o = outcome(&doc, stack);
+            assert_eq!(o["result"], want, "--max-failures {budget}: {o}");
+            if want == "not-started" {
+                assert!(
+                    o["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("stopped after {budget} failure")),
+                    "{o}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plan_across_regions_runs_one_execution_per_region_followed_together() {
+    let _g = serial();
+    let e = Emulator::shared();
+    let deployed = run(cfdeploy(&e.endpoint, Workspace::new().path()).args([
+        "--region",
+        "eu-west-1",
+        "engine",
+        "deploy",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/cfdeploy-rollout",
+    ]));
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let (us, eu) = (unique("sfus"), unique("sfeu"));
+    let ws = Workspace::new();
+    ws.fixture("templates/t.yaml", "templates/queue-service.yaml");
+    ws.write(
+        "stacks.yaml",
+        &format!(
+            "defaults:\n  template: templates/t.yaml\n  parameters: {{ApiToken: x}}\nstacks:\n  {us}:\n    parameters: {{ServiceName: {us}}}\n  {eu}:\n    region: eu-west-1\n    parameters: {{ServiceName: {eu}}}\n"
+        ),
+    );
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let out = cfd(&ws, APPLY);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(
+            out.stderr
+                .contains(&format!("{region}: started execution cfdeploy-")),
+            "{}",
+            out.stderr
+        );
+    }
+    let doc = json(&out.stdout);
+    assert_eq!(outcome(&doc, &us)["result"], "created");
+    assert_eq!(outcome(&doc, &eu)["result"], "created");
+    assert_eq!(outcome(&doc, &eu)["region"], "eu-west-1");
+}
+
+#[test]
+fn ctrl_c_detaches_the_rollout_goes_on_and_the_same_apply_attaches_again() {
+    let _g = serial();
+    let (a, b) = (unique("sfint"), unique("sfint"));
+    let ws = fleet(&[
+        (&a, "templates/queue-service.yaml"),
+        (&b, "templates/queue-service.yaml"),
+    ]);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
+    let child = cmd(&ws, APPLY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Emulator::shared().stack_status(&a).as_deref() != Some("CREATE_IN_PROGRESS") {
+        assert!(Instant::now() < deadline, "{a} never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("detaching"), "{stderr}");
+    assert!(stderr.contains("run the same apply again"), "{stderr}");
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(outcome(&doc, &a)["result"], "abandoned", "{doc}");
+
+    // Nothing was cancelled: the rollout goes on without the CLI, and attaching again follows
+    // it to the end.
+    let rerun = cfd(&ws, APPLY);
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
+    assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
+    let doc = json(&rerun.stdout);
+    for stack in [&a, &b] {
+        assert_eq!(outcome(&doc, stack)["result"], "created", "{doc}");
+        assert_eq!(executions(stack), 1, "{stack} executed once");
+    }
 }

@@ -543,6 +543,53 @@ class EmulatorTest(unittest.TestCase):
                          ("/VisibilityTimeout", "30", "45"))
 
 
+    def test_a_state_machine_execution_runs_its_cloudformation_tasks_against_this_emulator(self):
+        # moto's interpreter is on, and its aws-sdk Task states call this server on 127.0.0.1
+        # (stock moto: off, and `localhost:5000`).
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        stack = self.name()
+        arn = self.change_set(stack)
+        definition = {
+            "StartAt": "Execute",
+            "States": {
+                "Execute": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:cloudformation:executeChangeSet",
+                    "Parameters": {"ChangeSetName": arn, "ClientRequestToken": "tok-" + stack},
+                    "ResultPath": None,
+                    "Next": "Describe",
+                },
+                "Describe": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:cloudformation:describeStacks",
+                    "Parameters": {"StackName": stack},
+                    "ResultSelector": {"statuses.$": "$.Stacks[*].StackStatus"},
+                    "End": True,
+                },
+            },
+        }
+        machine = sfn.create_state_machine(
+            name=self.name(),
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/r",
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, name=self.name())["executionArn"]
+        for _ in range(100):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.1)
+        self.assertEqual(described["status"], "SUCCEEDED", described.get("cause"))
+        self.assertEqual(json.loads(described["output"])["statuses"][0][:7], "CREATE_")
+        events = self.cfn.describe_stack_events(StackName=stack)["StackEvents"]
+        self.assertIn("tok-" + stack, {e.get("ClientRequestToken") for e in events})
+
+
 if __name__ == "__main__":
     unittest.main()
-

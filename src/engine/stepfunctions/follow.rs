@@ -54,6 +54,7 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
 ) -> Vec<Outcome> {
     // The first interrupt detaches: every watcher stops waiting at once (level 2), cancelling
     // nothing.
+    crate::signals::detach_on_interrupt();
     let (detach_tx, detach) = watch::channel(0u8);
     let mut forward = interrupt.clone();
     tokio::spawn(async move {

@@ -154,21 +154,40 @@ pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
 }
 
 /// The execution input for the rollout's stacks in `region`: the waves (the canary first) with
-/// the change sets to execute and their client request tokens, the concurrency and the failure
-/// budget. Stacks with nothing to execute are left out (the CLI reports them).
+/// the change sets to execute and their client request tokens, and the failure budget. Stacks
+/// with nothing to execute are left out (the CLI reports them). With `--max-in-flight N` each
+/// wave runs in batches of N, the budget checked between batches: a Map cannot stop starting
+/// its items once one failed, so this is how "no new stack after the budget is spent" holds.
 pub fn input(rollout: &Rollout, region: &str) -> serde_json::Value {
     // A failure must hold back the stacks that depend on it: with dependencies in the rollout,
     // a wave with a failure ends the execution.
     let hold = rollout.stacks.iter().any(|s| !s.after.is_empty());
+    let batch = rollout.max_in_flight.unwrap_or(usize::MAX).max(1);
     let waves: Vec<serde_json::Value> = rollout
         .waves
         .iter()
+        .flat_map(|wave| {
+            let mut in_region = wave
+                .stacks
+                .iter()
+                .filter(|&&i| rollout.stacks[i].region == region)
+                .copied()
+                .collect::<Vec<usize>>();
+            let mut batches = Vec::new();
+            while !in_region.is_empty() {
+                let rest = in_region.split_off(batch.min(in_region.len()));
+                batches.push(crate::rollout::Wave {
+                    stacks: std::mem::replace(&mut in_region, rest),
+                    canary: wave.canary,
+                });
+            }
+            batches
+        })
         .filter_map(|wave| {
             let stacks: Vec<serde_json::Value> = wave
                 .stacks
                 .iter()
                 .map(|&i| &rollout.stacks[i])
-                .filter(|s| s.region == region)
                 .filter_map(|s| match &s.action {
                     StackAction::Execute {
                         change_set_arn,
@@ -189,8 +208,8 @@ pub fn input(rollout: &Rollout, region: &str) -> serde_json::Value {
     serde_json::json!({
         "correlationId": rollout.correlation_id,
         "waves": waves,
-        // Stack operations at once within a wave (the Map's MaxConcurrency; 0: all of them).
-        "concurrency": rollout.max_in_flight.unwrap_or(0),
+        // A batch runs at once (the Map's MaxConcurrency; 0: all of it).
+        "concurrency": 0,
         "inlineLimit": INLINE_LIMIT,
         "maxFailures": rollout.max_failures,
         "disableRollback": rollout.disable_rollback,

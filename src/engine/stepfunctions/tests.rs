@@ -131,7 +131,7 @@ fn the_input_holds_the_regions_change_sets_in_waves_with_their_tokens_and_the_bu
         "the token the local engine would use: verify recognises the execution's operation"
     );
     assert_eq!(body["maxFailures"], 2);
-    assert_eq!(body["concurrency"], 3, "--max-in-flight bounds the Map");
+    assert_eq!(body["concurrency"], 0, "a batch runs at once");
 }
 
 #[test]
@@ -180,4 +180,32 @@ fn a_state_machine_is_found_by_name_or_arn_in_each_region() {
         execution_arn("arn:aws:states:us-east-1:1:stateMachine:m", "x"),
         "arn:aws:states:us-east-1:1:execution:m:x"
     );
+}
+
+#[test]
+fn max_in_flight_runs_each_wave_in_batches_so_the_budget_stops_new_stacks() {
+    let rollout = Rollout::new(
+        "3f9a2c0011223344",
+        ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|n| execute(n, "us-east-1", false))
+            .collect(),
+        &RolloutOptions {
+            concurrency: 8,
+            max_in_flight: Some(2),
+            max_failures: 1,
+            canary: 1,
+            disable_rollback: false,
+        },
+    );
+    let body = input(&rollout, "us-east-1");
+    let sizes: Vec<usize> = body["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["stacks"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [1, 2, 2], "the canary, then batches of two: {body}");
+    assert_eq!(body["waves"][0]["canary"], true);
+    assert_eq!(body["waves"][1]["canary"], false);
 }
