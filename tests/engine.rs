@@ -215,7 +215,17 @@ fn a_killed_cli_is_rerun_and_attaches_to_the_running_execution() {
     child.kill().unwrap(); // SIGKILL: no cleanup, no goodbye
     child.wait().unwrap();
 
+    // The re-run cannot even read the change sets (DescribeChangeSet fails every time): the
+    // stacks the execution's input names are still the execution's, and followed.
+    Emulator::shared().control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "DescribeChangeSet", "kind": "error", "status": 500, "count": 1000}"#,
+    );
     let rerun = cfd(&ws, APPLY);
+    let faults = json(&Emulator::shared().control("GET", "/_emulator/faults", ""));
+    assert!(faults[0]["hits"].as_u64().unwrap() > 0, "{faults}");
+    Emulator::shared().control("DELETE", "/_emulator/faults", "");
     assert_eq!(rerun.code, 0, "{}\n{}", rerun.stdout, rerun.stderr);
     assert!(
         rerun.stderr.contains("attaching to execution"),

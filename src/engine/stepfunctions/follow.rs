@@ -37,6 +37,8 @@ pub struct FollowOptions {
 struct RegionRun {
     region: String,
     name: String,
+    /// The stacks its input names, and whether each is a create.
+    stacks: Vec<(String, bool)>,
     /// The execution's end, once seen (`None` while it runs).
     ended: watch::Receiver<Option<ExecutionState>>,
 }
@@ -66,12 +68,7 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
         }
     });
 
-    let mut regions: Vec<&str> = rollout
-        .stacks
-        .iter()
-        .filter(|s| s.runs())
-        .map(|s| s.region.as_str())
-        .collect();
+    let mut regions: Vec<&str> = rollout.stacks.iter().map(|s| s.region.as_str()).collect();
     regions.sort_unstable();
     regions.dedup();
     let mut runs: Vec<Result<RegionRun, String>> = Vec::new();
@@ -89,13 +86,29 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
             .iter()
             .position(|r| *r == s.region)
             .map(|at| &runs[at]);
-        let pending = match (&s.action, run) {
-            (StackAction::Execute { create, .. }, Some(Ok(run))) => Some((*create, run)),
-            (StackAction::Execute { .. }, Some(Err(why))) => {
+        // A stack the execution's input names is the execution's to run, whatever this run's
+        // verification said (a transient read, or a flag the first apply had): it is followed.
+        let named = run.and_then(|r| r.as_ref().ok()).and_then(|r| {
+            r.stacks
+                .iter()
+                .find(|(n, _)| n == &s.stack)
+                .map(|n| (n.1, r))
+        });
+        let pending = match (&s.action, run, named) {
+            (StackAction::Execute { create, .. }, Some(Ok(run)), _) => Some((*create, run)),
+            (StackAction::Execute { .. }, Some(Err(why)), _) => {
                 let o = outcome(s, OutcomeKind::Refused, None, 0.0, Some(why.clone()));
                 tasks.spawn(async move { (i, o) });
                 continue;
             }
+            (
+                StackAction::Settled {
+                    kind: OutcomeKind::Refused | OutcomeKind::Blocked,
+                    ..
+                },
+                _,
+                Some((create, run)),
+            ) => Some((create, run)),
             _ => None,
         };
         let cfn = Arc::clone(&cfn);
@@ -213,15 +226,23 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
         .describe_execution(region, &arn)
         .await
         .map_err(|e| format!("could not read the execution {name} in {region}: {e}; nothing was executed — apply again"))?;
-    match existing {
-        Some(state) => events.note(format!(
-            "{region}: attaching to execution {name} ({}), started for this plan earlier",
-            match &state.status {
-                ExecutionStatus::Running => "running".to_string(),
-                ExecutionStatus::Succeeded => "ended".to_string(),
-                ExecutionStatus::Ended(s) => s.to_lowercase(),
-            }
-        )),
+    let stacks = match existing {
+        Some(state) => {
+            let sent: serde_json::Value = state
+                .input
+                .as_deref()
+                .and_then(|i| serde_json::from_str(i).ok())
+                .unwrap_or_default();
+            events.note(format!(
+                "{region}: attaching to execution {name} ({}), started for this plan earlier",
+                match &state.status {
+                    ExecutionStatus::Running => "running".to_string(),
+                    ExecutionStatus::Succeeded => "ended".to_string(),
+                    ExecutionStatus::Ended(s) => s.to_lowercase(),
+                }
+            ));
+            super::stacks_in(&sent)
+        }
         None => {
             let body = input(rollout, region);
             let text = body.to_string();
@@ -232,7 +253,8 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
                     MAX_INPUT_BYTES / 1024
                 ));
             }
-            if body["waves"].as_array().is_some_and(|w| !w.is_empty()) {
+            let stacks = super::stacks_in(&body);
+            if !stacks.is_empty() {
                 cfn.start_execution(region, &machine, &name, &text)
                     .await
                     .map_err(|e| {
@@ -249,8 +271,9 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
                     "{region}: started execution {name} of {machine}; Ctrl-C detaches (the rollout goes on), and the same apply attaches again from any machine"
                 ));
             }
+            stacks
         }
-    }
+    };
     let (tx, ended) = watch::channel(None);
     let cfn = Arc::clone(cfn);
     let (r, a, tick) = (region.to_string(), arn.clone(), options.execution_tick);
@@ -284,6 +307,7 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
     Ok(RegionRun {
         region: region.to_string(),
         name,
+        stacks,
         ended,
     })
 }
@@ -353,11 +377,22 @@ impl<C: CloudFormation> Pending<'_, C> {
             tokio::select! {
                 board = listed => {
                     boards += 1;
-                    let running = board.is_some_and(|b| matches!(
-                        b.sighting(&self.s.region, &self.s.stack),
-                        Sighting::Running { .. }
-                    ));
-                    if (running || boards % 10 == 0) && self.started().await == Some(true) {
+                    // Listed as running: it may be the execution's operation. Without listings
+                    // (refused), each pending stack reads its events every ten ticks instead.
+                    // An operation shorter than a tick is found when the execution ends.
+                    let (running, blind) = match board {
+                        Some(b) => (
+                            matches!(
+                                b.sighting(&self.s.region, &self.s.stack),
+                                Sighting::Running { .. }
+                            ),
+                            b.unavailable,
+                        ),
+                        None => (false, true),
+                    };
+                    if (running || (blind && boards % 10 == 0))
+                        && self.started().await == Some(true)
+                    {
                         return Start::Started;
                     }
                 }

@@ -197,6 +197,7 @@ pub fn input(rollout: &Rollout, region: &str) -> serde_json::Value {
                         "changeSet": change_set_arn,
                         "token": request_token(&rollout.correlation_id, Step::Execute, &s.stack),
                         "protect": *create && s.termination_protection,
+                        "create": create,
                     })),
                     _ => None,
                 })
@@ -214,6 +215,22 @@ pub fn input(rollout: &Rollout, region: &str) -> serde_json::Value {
         "maxFailures": rollout.max_failures,
         "disableRollback": rollout.disable_rollback,
     })
+}
+
+/// The stacks an execution input names, each with whether its change set creates it.
+pub fn stacks_in(input: &serde_json::Value) -> Vec<(String, bool)> {
+    input["waves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|w| w["stacks"].as_array().into_iter().flatten())
+        .filter_map(|s| {
+            Some((
+                s["stack"].as_str()?.to_string(),
+                s["create"].as_bool().unwrap_or(false),
+            ))
+        })
+        .collect()
 }
 
 /// Why the plan cannot run on this engine, if it cannot.
