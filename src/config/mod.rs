@@ -47,6 +47,8 @@ pub struct StackSpec {
     pub references: Vec<(String, crate::refs::Reference)>,
     /// The fleet it is marked with (`fleet:`), if any.
     pub fleet: Option<Fleet>,
+    /// The regions of the stacks of the config its references read (selected or not), by name.
+    pub upstream_regions: BTreeMap<String, String>,
 }
 
 /// The tag marking a stack as deployed by cfdeploy for a fleet.
@@ -158,6 +160,8 @@ pub fn load(
     let mut folder_defaults = tree::FolderDefaults::default();
     // Every stack's `depends_on`, selected or not: the order is the whole config's.
     let mut order: Vec<(String, PathBuf, Vec<crate::graph::Dep>)> = Vec::new();
+    // Every stack's region as written (selected or not), for the references that read it.
+    let mut regions: HashMap<String, Option<String>> = HashMap::new();
 
     for config in &files {
         let file = &config.path;
@@ -196,6 +200,7 @@ pub fn load(
             }
             seen.insert(name.clone(), file.clone());
             let merged = stack.over(&file_defaults);
+            regions.insert(name.clone(), merged.region.clone());
             order.push((name.clone(), file.clone(), dependencies(&merged)));
             if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&name)) {
                 continue;
@@ -211,6 +216,18 @@ pub fn load(
         problems.extend(crate::graph::check(&order));
     }
     problems.extend(mark_fleets(path, &mut specs));
+    for spec in &mut specs {
+        for (_, r) in spec.references.iter().filter(|(_, r)| r.region.is_none()) {
+            let written = regions.get(&r.stack).cloned().flatten();
+            let region = match written {
+                Some(region) => resolve::interpolate_env(&region, ctx.env).ok(),
+                None => ctx.default_region.clone(),
+            };
+            if let Some(region) = region {
+                spec.upstream_regions.insert(r.stack.clone(), region);
+            }
+        }
+    }
 
     // With a file unread, its stacks are unknown: a selector matching none says nothing.
     for (selector, pattern) in selectors.iter().zip(&patterns).filter(|_| !unreadable) {
@@ -420,6 +437,7 @@ pub(crate) fn test_spec(name: &str) -> StackSpec {
         depends_on: vec![],
         references: vec![],
         fleet: None,
+        upstream_regions: BTreeMap::new(),
     }
 }
 

@@ -228,6 +228,7 @@ pub(super) fn resolve(
         depends_on,
         references,
         fleet,
+        upstream_regions: BTreeMap::new(),
     })
 }
 
@@ -324,7 +325,10 @@ fn stack_name_problem(name: &str) -> Option<String> {
 }
 
 /// Replaces every `${env:NAME}` in `value`; returns the name of the first unset variable.
-fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn interpolate_env(
+    value: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(start) = rest.find("${env:") {

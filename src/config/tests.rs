@@ -770,3 +770,27 @@ fn a_fleet_declared_twice_a_bad_name_or_a_hand_set_tag_is_refused() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_reference_to_an_unselected_stack_of_the_config_knows_its_region() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "templates/t.yaml", TEMPLATE);
+    write(
+        dir.path(),
+        "network.yaml",
+        "stacks:\n  network: {template: templates/t.yaml, region: eu-central-1, parameters: {ServiceName: net}}\n",
+    );
+    write(
+        dir.path(),
+        "services.yaml",
+        "stacks:\n  web: {template: templates/t.yaml, parameters: {ServiceName: '${stack:network.Name}'}}\n",
+    );
+    let specs = load_with(dir.path(), &["web"], &[]).unwrap();
+    assert_eq!(specs.len(), 1);
+    assert_eq!(specs[0].region, "eu-west-1", "the default region");
+    assert_eq!(
+        specs[0].upstream_regions.get("network").map(String::as_str),
+        Some("eu-central-1"),
+        "read where the upstream is, not in the reader's region"
+    );
+}

@@ -110,6 +110,7 @@ fn spec(params: &[(&str, &str)]) -> StackSpec {
         depends_on: vec![],
         references: vec![],
         fleet: None,
+        upstream_regions: BTreeMap::new(),
     }
 }
 

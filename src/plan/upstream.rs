@@ -97,12 +97,13 @@ pub async fn resolve<C: CloudFormation>(
                 None => {}
             }
         }
-        // In the upstream's region when it is a stack of this run, else the one named, else
-        // this stack's own.
+        // In the region named, else the upstream's (a stack of the config, selected or not),
+        // else this stack's own.
         let region = r
             .region
             .clone()
             .or_else(|| upstream.map(|i| specs[i].region.clone()))
+            .or_else(|| spec.upstream_regions.get(&r.stack).cloned())
             .unwrap_or_else(|| spec.region.clone());
         let found = match outputs.of(cfn, &region, &r.stack).await {
             Ok(found) => found,
