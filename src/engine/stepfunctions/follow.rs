@@ -75,6 +75,19 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
     for region in &regions {
         runs.push(start_or_attach(&cfn, rollout, plan, region, options, events).await);
     }
+    if let Some(canary) = rollout.waves.first().filter(|w| w.canary) {
+        let names: Vec<&str> = canary
+            .stacks
+            .iter()
+            .map(|&i| rollout.stacks[i].stack.as_str())
+            .collect();
+        events.note(format!(
+            "canary: the execution applies {} first; the rest follow only if {} succeed{} (--canary 0 starts all at once)",
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "they" },
+            if names.len() == 1 { "s" } else { "" }
+        ));
+    }
 
     let fleet = Fleet {
         lookout: Some(Lookout::start(Arc::clone(&cfn), options.stack.tick)),
