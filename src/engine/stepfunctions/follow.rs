@@ -3,6 +3,7 @@
 //! is watched as the local engine watches it, so progress, NDJSON, the summary, the diagnosis and
 //! the exit code are the same. Ctrl-C detaches: the executions go on.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +94,8 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
         lookout: Some(Lookout::start(Arc::clone(&cfn), options.stack.tick)),
         requests: Arc::new(Semaphore::new(rollout.concurrency)),
     };
+    // Stacks waiting for the execution to start them: they share a budget of event reads.
+    let waiting = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     for (i, s) in rollout.stacks.iter().enumerate() {
         let run = regions
@@ -131,6 +134,10 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
         let events = events.clone();
         let fleet = fleet.clone();
         let detach = detach.clone();
+        if pending.is_some() {
+            waiting.fetch_add(1, Ordering::Relaxed);
+        }
+        let waiting = Arc::clone(&waiting);
         let execution = pending.map(|(create, run)| {
             (
                 create,
@@ -161,8 +168,11 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
                         token: &token,
                         fleet: &fleet,
                         name: &name,
+                        waiting: &waiting,
                     };
-                    match pending.wait(ended, detach.clone()).await {
+                    let start = pending.wait(ended, detach.clone()).await;
+                    waiting.fetch_sub(1, Ordering::Relaxed);
+                    match start {
                         Start::Started => {
                             stack::follow_started(
                                 cfn.as_ref(),
@@ -332,6 +342,8 @@ struct Pending<'a, C> {
     token: &'a str,
     fleet: &'a Fleet,
     name: &'a str,
+    /// How many stacks are waiting, this one included.
+    waiting: &'a AtomicUsize,
 }
 
 enum Start {
@@ -390,21 +402,19 @@ impl<C: CloudFormation> Pending<'_, C> {
             tokio::select! {
                 board = listed => {
                     boards += 1;
-                    // Listed as running: it may be the execution's operation. Without listings
-                    // (refused), each pending stack reads its events every ten ticks instead.
-                    // An operation shorter than a tick is found when the execution ends.
-                    let (running, blind) = match board {
-                        Some(b) => (
-                            matches!(
-                                b.sighting(&self.s.region, &self.s.stack),
-                                Sighting::Running { .. }
-                            ),
-                            b.unavailable,
-                        ),
-                        None => (false, true),
-                    };
-                    if (running || (blind && boards % 10 == 0))
-                        && self.started().await == Some(true)
+                    // Listed as running: it may be the execution's operation. Besides, the
+                    // waiting stacks read their events in turn, about two a tick in all (at
+                    // least every third tick each): an operation shorter than a tick, which
+                    // the listing misses, is found soon all the same.
+                    let running = board.is_some_and(|b| {
+                        matches!(
+                            b.sighting(&self.s.region, &self.s.stack),
+                            Sighting::Running { .. }
+                        )
+                    });
+                    let every = (self.waiting.load(Ordering::Relaxed) / 2).max(3) as u32;
+                    let turn = boards % every == 0;
+                    if (running || turn) && self.started().await == Some(true)
                     {
                         return Start::Started;
                     }
