@@ -16,7 +16,10 @@ use crate::run::{request_token, Step};
 
 pub use follow::{follow, FollowOptions};
 
-/// The state machine definition (Amazon States Language), the same for every plan.
+/// The state machine definition (Amazon States Language), the same for every plan. Every
+/// JSONPath in it matches in every case (whole error objects, whole events, `[*]` lists): a path
+/// that matches nothing is a `States.Runtime` error, which no `Catch` catches and which would end
+/// the whole rollout.
 pub const DEFINITION: &str = include_str!("rollout.asl.json");
 
 /// The state machine's name unless `--state-machine` says otherwise.

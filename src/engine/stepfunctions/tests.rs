@@ -158,6 +158,15 @@ fn the_definition_is_valid_json_naming_every_state_it_goes_to() {
                 check(&inner["States"]);
             }
         }
+        for name in names {
+            assert!(
+                name.len() <= 80
+                    && !name
+                        .chars()
+                        .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
+                "state name {name} is not one AWS accepts"
+            );
+        }
     }
     check(&d["States"]);
 }
