@@ -492,3 +492,69 @@ fn ctrl_c_detaches_the_rollout_goes_on_and_the_same_apply_attaches_again() {
         assert_eq!(executions(stack), 1, "{stack} executed once");
     }
 }
+
+#[test]
+fn a_state_machine_of_another_version_or_none_is_refused_before_anything_runs() {
+    let _g = serial();
+    let e = Emulator::shared();
+    let other = r#"{"StartAt": "Nothing", "States": {"Nothing": {"Type": "Succeed"}}}"#;
+    let (status, body) = e.sfn(
+        "CreateStateMachine",
+        &serde_json::json!({
+            "name": "cfdeploy-old",
+            "definition": other,
+            "roleArn": "arn:aws:iam::123456789012:role/r",
+        })
+        .to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let a = unique("sfver");
+    let ws = fleet(&[(&a, "templates/queue-service.yaml")]);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let mut args = APPLY.to_vec();
+    args.extend(["--state-machine", "cfdeploy-old"]);
+    let old = cfd(&ws, &args);
+    assert_eq!(old.code, 1, "{}\n{}", old.stdout, old.stderr);
+    let o = outcome(&json(&old.stdout), &a).clone();
+    assert_eq!(o["result"], "refused", "{o}");
+    assert!(
+        o["message"]
+            .as_str()
+            .unwrap()
+            .contains("another cfdeploy version"),
+        "{o}"
+    );
+    args.pop();
+    args.push("cfdeploy-missing");
+    let missing = cfd(&ws, &args);
+    let o = outcome(&json(&missing.stdout), &a).clone();
+    assert!(
+        o["message"]
+            .as_str()
+            .unwrap()
+            .contains("cfdeploy engine deploy"),
+        "{o}"
+    );
+    assert_eq!(
+        e.stack_status(&a).as_deref(),
+        Some("REVIEW_IN_PROGRESS"),
+        "nothing was executed"
+    );
+    // Deployed again, it is this version's, and the same plan runs.
+    let deployed = cfd(
+        &ws,
+        &[
+            "engine",
+            "deploy",
+            "--name",
+            "cfdeploy-old",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/r",
+        ],
+    );
+    assert!(deployed.stderr.contains("updated"), "{}", deployed.stderr);
+    args.pop();
+    args.push("cfdeploy-old");
+    let ran = cfd(&ws, &args);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+}

@@ -7,8 +7,8 @@ use crate::cfn::CloudFormation;
 use crate::cli::{EngineArgs, EngineCommand};
 use crate::context::Context;
 use crate::engine::stepfunctions::{
-    execution_arn, execution_name, policies, state_machine_arn, ExecutionStatus, StepFunctions,
-    DEFINITION,
+    execution_arn, execution_name, is_current, policies, state_machine_arn, ExecutionStatus,
+    StepFunctions, DEFINITION,
 };
 use crate::exit::Exit;
 use crate::model::StackStatus;
@@ -56,7 +56,7 @@ async fn deploy(ctx: &Context, name: &str, role_arn: Option<&str>) -> Result<Exi
     let cfn = ctx.cfn().await;
     let arn = state_machine_arn(name, &region, &account);
     match cfn.state_machine_definition(&region, &arn).await? {
-        Some(deployed) if same_json(&deployed, DEFINITION) && role_arn.is_none() => {
+        Some(deployed) if is_current(&deployed) && role_arn.is_none() => {
             super::say(&format!("{arn} is up to date"));
         }
         Some(_) => {
@@ -78,11 +78,6 @@ async fn deploy(ctx: &Context, name: &str, role_arn: Option<&str>) -> Result<Exi
     }
     super::write_stdout(|out| writeln!(out, "{arn}"))?;
     Ok(Exit::Ok)
-}
-
-fn same_json(a: &str, b: &str) -> bool {
-    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-    parse(a).is_some() && parse(a) == parse(b)
 }
 
 /// Stops each region's execution of the plan, then cancels the updates it left running (those

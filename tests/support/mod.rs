@@ -75,6 +75,21 @@ impl Emulator {
         )
     }
 
+    /// Calls the Step Functions JSON API directly (`action`: `CreateStateMachine`, ...).
+    pub fn sfn(&self, action: &str, json: &str) -> (u16, String) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0\r\nX-Amz-Target: AWSStepFunctions.{action}"
+        );
+        http_with(
+            &self.endpoint,
+            "POST",
+            "/",
+            "application/x-amz-json-1.0",
+            json,
+            Some(&auth),
+        )
+    }
+
     /// Posts JSON to the emulator's control endpoint (`/_emulator/...`).
     pub fn control(&self, method: &str, path: &str, json: &str) -> String {
         let (status, body) = http(&self.endpoint, method, path, "application/json", json);

@@ -277,24 +277,11 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
                 ));
             }
             let stacks = super::stacks_in(&body);
-            if !stacks.is_empty() {
-                cfn.start_execution(region, &machine, &name, &text)
-                    .await
-                    .map_err(|e| {
-                        let hint = if e.code() == Some("StateMachineDoesNotExist") {
-                            format!(
-                                " — deploy it first: `cfdeploy engine deploy --region {region} --role-arn ROLE`"
-                            )
-                        } else {
-                            String::new()
-                        };
-                        format!("could not start the execution in {region}: {e}{hint}; nothing was executed")
-                    })?;
-                events.note(format!(
-                    "{region}: started execution {name} of {machine}; Ctrl-C detaches (the rollout goes on), and the same apply attaches again from any machine"
-                ));
+            if stacks.is_empty() {
+                stacks
+            } else {
+                start(cfn.as_ref(), region, &machine, &name, &text, events).await?
             }
-            stacks
         }
     };
     let (tx, ended) = watch::channel(None);
@@ -333,6 +320,71 @@ async fn start_or_attach<C: CloudFormation + StepFunctions>(
         stacks,
         ended,
     })
+}
+
+/// Starts the region's execution with `input` and returns the stacks it runs: checks first that
+/// the state machine is this cfdeploy's (an execution of another version's definition would
+/// read the input differently); another runner starting the same plan at the same moment makes
+/// this one attach to that execution.
+async fn start<C: StepFunctions>(
+    cfn: &C,
+    region: &str,
+    machine: &str,
+    name: &str,
+    input: &str,
+    events: &Events,
+) -> Result<Vec<(String, bool)>, String> {
+    let deploy = format!("`cfdeploy engine deploy --region {region}`");
+    match cfn.state_machine_definition(region, machine).await {
+        Ok(Some(definition)) if super::is_current(&definition) => {}
+        Ok(Some(_)) => {
+            return Err(format!(
+                "the state machine {machine} runs another cfdeploy version's definition; update it with {deploy} (nothing was executed)"
+            ))
+        }
+        Ok(None) => {
+            return Err(format!(
+                "there is no state machine {machine}; deploy it first: {deploy} --role-arn ROLE (nothing was executed)"
+            ))
+        }
+        Err(e) => {
+            return Err(format!(
+                "could not read the state machine {machine}: {e}; nothing was executed — apply again"
+            ))
+        }
+    }
+    match cfn.start_execution(region, machine, name, input).await {
+        Ok(_) => {
+            events.note(format!(
+                "{region}: started execution {name} of {machine}; Ctrl-C detaches (the rollout goes on), and the same apply attaches again from any machine"
+            ));
+            Ok(super::stacks_in(
+                &serde_json::from_str(input).unwrap_or_default(),
+            ))
+        }
+        Err(e) if e.code() == Some("ExecutionAlreadyExists") => {
+            let arn = execution_arn(machine, name);
+            let state = cfn
+                .describe_execution(region, &arn)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| format!("could not read the execution {name}, which another runner started; apply again to attach"))?;
+            events.note(format!(
+                "{region}: another runner started execution {name} for this plan a moment ago; attaching to it"
+            ));
+            Ok(super::stacks_in(
+                &state
+                    .input
+                    .as_deref()
+                    .and_then(|i| serde_json::from_str(i).ok())
+                    .unwrap_or_default(),
+            ))
+        }
+        Err(e) => Err(format!(
+            "could not start the execution in {region}: {e}; nothing was executed"
+        )),
+    }
 }
 
 /// A stack whose change set the execution has not executed yet.

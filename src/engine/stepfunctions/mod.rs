@@ -22,6 +22,13 @@ pub use follow::{follow, FollowOptions};
 /// the whole rollout.
 pub const DEFINITION: &str = include_str!("rollout.asl.json");
 
+/// Whether a deployed definition is this binary's (compared as JSON, not as text).
+pub fn is_current(deployed: &str) -> bool {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let deployed = parse(deployed);
+    deployed.is_some() && deployed == parse(DEFINITION)
+}
+
 /// The state machine's name unless `--state-machine` says otherwise.
 pub const DEFAULT_STATE_MACHINE: &str = "cfdeploy-rollout";
 
