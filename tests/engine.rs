@@ -189,6 +189,19 @@ fn a_failed_canary_stops_the_rest_with_its_diagnosis_and_exit_code() {
         );
         assert_eq!(executions(stack), 0);
     }
+
+    // After the execution ended, the same apply prints the recorded outcome, exit code
+    // included, and executes nothing.
+    let again = cfd(&ws, APPLY);
+    assert_eq!(again.code, local_exit, "{}\n{}", again.stdout, again.stderr);
+    let doc = json(&again.stdout);
+    assert_eq!(outcome(&doc, &bad)["result"], "create-rolled-back");
+    for stack in [&b, &c] {
+        let o = outcome(&doc, stack);
+        assert_eq!(o["result"], "not-started", "{o}");
+        assert!(o["message"].as_str().unwrap().contains("the canary failed"), "{o}");
+        assert_eq!(executions(stack), 0);
+    }
 }
 
 #[test]
