@@ -54,6 +54,23 @@ fn cfd(ws: &Workspace, args: &[&str]) -> Run {
     run(&mut cmd(ws, args))
 }
 
+/// Starts the engine's apply with every resource taking a second (so the rollout outlives the
+/// CLI) and returns once `stack` is in `status`; output is captured.
+fn slow_apply_until(ws: &Workspace, stack: &str, status: &str) -> std::process::Child {
+    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
+    let child = cmd(ws, APPLY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Emulator::shared().stack_status(stack).as_deref() != Some(status) {
+        assert!(Instant::now() < deadline, "{stack} never reached {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 const APPLY: &[&str] = &[
     "apply",
     "--plan",
@@ -199,7 +216,10 @@ fn a_failed_canary_stops_the_rest_with_its_diagnosis_and_exit_code() {
     for stack in [&b, &c] {
         let o = outcome(&doc, stack);
         assert_eq!(o["result"], "not-started", "{o}");
-        assert!(o["message"].as_str().unwrap().contains("the canary failed"), "{o}");
+        assert!(
+            o["message"].as_str().unwrap().contains("the canary failed"),
+            "{o}"
+        );
         assert_eq!(executions(stack), 0);
     }
 }
@@ -213,18 +233,7 @@ fn a_killed_cli_is_rerun_and_attaches_to_the_running_execution() {
         (&b, "templates/queue-service.yaml"),
     ]);
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
-    // Each resource takes a while: the rollout outlives the CLI.
-    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
-    let mut child = cmd(&ws, APPLY)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Emulator::shared().stack_status(&a).as_deref() != Some("CREATE_IN_PROGRESS") {
-        assert!(Instant::now() < deadline, "{a} never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut child = slow_apply_until(&ws, &a, "CREATE_IN_PROGRESS");
     child.kill().unwrap(); // SIGKILL: no cleanup, no goodbye
     child.wait().unwrap();
 
@@ -273,17 +282,7 @@ fn engine_stop_stops_the_plans_execution_and_cancels_its_updates() {
         .replace("ApiToken: x", "ApiToken: changed");
     ws.write("stacks.yaml", &body);
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
-    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
-    let child = cmd(&ws, APPLY)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Emulator::shared().stack_status(&a).as_deref() != Some("UPDATE_IN_PROGRESS") {
-        assert!(Instant::now() < deadline, "{a} never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = slow_apply_until(&ws, &a, "UPDATE_IN_PROGRESS");
     let stop = cfd(&ws, &["engine", "stop", "--plan", "plan.json"]);
     assert_eq!(stop.code, 0, "{}", stop.stderr);
     assert!(stop.stderr.contains("stopped execution"), "{}", stop.stderr);
@@ -470,17 +469,7 @@ fn ctrl_c_detaches_the_rollout_goes_on_and_the_same_apply_attaches_again() {
         (&b, "templates/queue-service.yaml"),
     ]);
     assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
-    Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 1.0}"#);
-    let child = cmd(&ws, APPLY)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Emulator::shared().stack_status(&a).as_deref() != Some("CREATE_IN_PROGRESS") {
-        assert!(Instant::now() < deadline, "{a} never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = slow_apply_until(&ws, &a, "CREATE_IN_PROGRESS");
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -158,23 +158,12 @@ pub async fn run<C: CloudFormation>(
             if !*create {
                 watcher.cancel_token = Some(request_token(correlation_id, Step::Cancel, &s.stack));
             }
-            crate::signals::running(&s.stack);
-            let status = if *create {
-                StackStatus::CreateInProgress
-            } else {
-                StackStatus::UpdateInProgress
-            };
-            events.emit(RolloutEvent::StackStarted {
-                stack: s.stack.clone(),
-                status: status.clone(),
-                changes: s.changes,
-            });
-            let watching = Watching {
+            let how = Watching {
                 watcher,
                 fleet,
-                status: Some(status),
+                status: None,
             };
-            finish(cfn, s, options, events, interrupt, watching, started, false).await
+            watch_started(cfn, s, how, *create, options, events, interrupt, started).await
         }
     }
 }
@@ -195,6 +184,27 @@ pub async fn follow_started<C: CloudFormation>(
 ) -> Outcome {
     let started = Instant::now();
     let watcher = Watcher::new(cfn, &s.region, &s.stack, options.poll.clone()).for_operation(token);
+    let how = Watching {
+        watcher,
+        fleet,
+        status: None,
+    };
+    watch_started(cfn, s, how, create, options, events, interrupt, started).await
+}
+
+/// Watches an operation just started on `s` (by this process, or by another engine) to its
+/// end, from the status it starts in.
+#[allow(clippy::too_many_arguments)]
+async fn watch_started<C: CloudFormation>(
+    cfn: &C,
+    s: &RolloutStack,
+    mut watching: Watching<'_, C>,
+    create: bool,
+    options: &StackOptions,
+    events: &Events,
+    interrupt: Interrupt,
+    started: Instant,
+) -> Outcome {
     crate::signals::running(&s.stack);
     let status = if create {
         StackStatus::CreateInProgress
@@ -206,11 +216,7 @@ pub async fn follow_started<C: CloudFormation>(
         status: status.clone(),
         changes: s.changes,
     });
-    let watching = Watching {
-        watcher,
-        fleet,
-        status: Some(status),
-    };
+    watching.status = Some(status);
     finish(cfn, s, options, events, interrupt, watching, started, false).await
 }
 
