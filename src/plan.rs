@@ -152,37 +152,24 @@ async fn plan_stack<C: CloudFormation>(
 
 /// A stack's plan before anything is known of it (an error until planned).
 fn base_plan(spec: &StackSpec) -> StackPlan {
-    StackPlan {
-        stack: spec.name.clone(),
-        region: spec.region.clone(),
-        source: spec.source.display().to_string(),
-        status: PlanStatus::Error,
-        stack_id: None,
-        change_set_arn: None,
-        change_set_name: None,
-        error: None,
-        changes: Vec::new(),
-        parameters: Vec::new(),
-        tags: Vec::new(),
-        template_diff: None,
-        fingerprint: Fingerprint {
-            template_sha256: sha256_hex(spec.template.body.as_bytes()),
-            parameters_sha256: parameters_sha256(spec),
-            ..Fingerprint::default()
-        },
-        termination_protection: spec.termination_protection,
-        allow_destructive: spec.allow_destructive,
-        no_echo: spec
-            .template
-            .parameters
-            .iter()
-            .filter(|p| p.no_echo)
-            .map(|p| p.name.clone())
-            .collect(),
-        mask: spec.mask.iter().map(|r| r.as_str().to_string()).collect(),
-        warnings: Vec::new(),
-        artifacts: Vec::new(),
-    }
+    let source = spec.source.display().to_string();
+    let mut plan = StackPlan::new(&spec.name, &spec.region, &source, PlanStatus::Error);
+    plan.fingerprint = Fingerprint {
+        template_sha256: sha256_hex(spec.template.body.as_bytes()),
+        parameters_sha256: parameters_sha256(spec),
+        ..Fingerprint::default()
+    };
+    plan.termination_protection = spec.termination_protection;
+    plan.allow_destructive = spec.allow_destructive;
+    plan.no_echo = spec
+        .template
+        .parameters
+        .iter()
+        .filter(|p| p.no_echo)
+        .map(|p| p.name.clone())
+        .collect();
+    plan.mask = spec.mask.iter().map(|r| r.as_str().to_string()).collect();
+    plan
 }
 
 /// Why a stack could not be planned; becomes the stack's `error`.

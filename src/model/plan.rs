@@ -103,6 +103,32 @@ pub struct StackPlan {
 }
 
 impl StackPlan {
+    /// A stack's entry with nothing known of it yet but where it is, where it is declared, and
+    /// its status.
+    pub fn new(stack: &str, region: &str, source: &str, status: PlanStatus) -> StackPlan {
+        StackPlan {
+            stack: stack.to_string(),
+            region: region.to_string(),
+            source: source.to_string(),
+            status,
+            stack_id: None,
+            change_set_arn: None,
+            change_set_name: None,
+            error: None,
+            changes: Vec::new(),
+            parameters: Vec::new(),
+            tags: Vec::new(),
+            template_diff: None,
+            fingerprint: Fingerprint::default(),
+            termination_protection: false,
+            allow_destructive: false,
+            no_echo: Vec::new(),
+            mask: Vec::new(),
+            warnings: Vec::new(),
+            artifacts: Vec::new(),
+        }
+    }
+
     pub fn count(&self, action: &Action) -> usize {
         self.changes.iter().filter(|c| &c.action == action).count()
     }

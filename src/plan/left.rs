@@ -99,31 +99,15 @@ fn tagged(stack: &Stack, fleet: &str) -> bool {
 }
 
 fn entry(stack: &Stack, region: &str, fleet: &FleetRegion<'_>) -> StackPlan {
-    StackPlan {
-        stack: stack.name.clone(),
-        region: region.to_string(),
-        source: fleet.origin.clone(),
-        status: PlanStatus::NotInConfig,
-        stack_id: Some(stack.stack_id.clone()),
-        change_set_arn: None,
-        change_set_name: None,
-        error: None,
-        changes: Vec::new(),
-        parameters: Vec::new(),
-        tags: Vec::new(),
-        template_diff: None,
-        fingerprint: Fingerprint {
-            stack_status: Some(stack.status.clone()),
-            last_updated: stack.last_updated.clone(),
-            ..Fingerprint::default()
-        },
-        termination_protection: stack.termination_protection,
-        allow_destructive: false,
-        no_echo: Vec::new(),
-        mask: Vec::new(),
-        warnings: Vec::new(),
-        artifacts: Vec::new(),
-    }
+    let mut entry = StackPlan::new(&stack.name, region, &fleet.origin, PlanStatus::NotInConfig);
+    entry.stack_id = Some(stack.stack_id.clone());
+    entry.fingerprint = Fingerprint {
+        stack_status: Some(stack.status.clone()),
+        last_updated: stack.last_updated.clone(),
+        ..Fingerprint::default()
+    };
+    entry.termination_protection = stack.termination_protection;
+    entry
 }
 
 /// Plans the entry's deletion: every resource as a removal (its `DeletionPolicy` as the policy

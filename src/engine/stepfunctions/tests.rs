@@ -1,30 +1,14 @@
 use super::*;
 use crate::model::OutcomeKind;
-use crate::model::{Fingerprint, StackPlan};
+use crate::model::StackPlan;
 use crate::rollout::{RolloutOptions, RolloutStack};
 
 fn entry(stack: &str, region: &str, arn: &str) -> StackPlan {
-    StackPlan {
-        stack: stack.into(),
-        region: region.into(),
-        source: "stacks.yaml".into(),
-        status: PlanStatus::Update,
-        stack_id: Some(format!("id-{stack}")),
-        change_set_arn: Some(arn.into()),
-        change_set_name: Some("cs".into()),
-        error: None,
-        changes: vec![],
-        parameters: vec![],
-        tags: vec![],
-        template_diff: None,
-        fingerprint: Fingerprint::default(),
-        termination_protection: false,
-        allow_destructive: false,
-        no_echo: vec![],
-        mask: vec![],
-        warnings: vec![],
-        artifacts: vec![],
-    }
+    let mut entry = StackPlan::new(stack, region, "stacks.yaml", PlanStatus::Update);
+    entry.stack_id = Some(format!("id-{stack}"));
+    entry.change_set_arn = Some(arn.into());
+    entry.change_set_name = Some("cs".into());
+    entry
 }
 
 fn plan(stacks: Vec<StackPlan>) -> Plan {
