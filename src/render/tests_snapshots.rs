@@ -452,3 +452,55 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+#[test]
+fn stacks_that_left_the_config_read_back_and_show_in_every_format() {
+    let mut listed = stack("legacy-prod", PlanStatus::NotInConfig);
+    listed.stack_id = Some("arn:aws:cloudformation:us-east-1:1:stack/legacy-prod/1".into());
+    let mut going = stack("old-prod", PlanStatus::Delete);
+    going.stack_id = Some("arn:aws:cloudformation:us-east-1:1:stack/old-prod/2".into());
+    let mut queue = change(
+        Action::Remove,
+        "Queue",
+        "AWS::SQS::Queue",
+        None,
+        None,
+        vec![],
+    );
+    queue.destructive = Some("deletes stateful AWS::SQS::Queue Queue".into());
+    queue.policy_action = Some("Delete".into());
+    going.changes = vec![queue];
+    let plan = Plan {
+        correlation_id: "3f9a2c0011223344".into(),
+        created_at: "2026-12-02T00:00:00Z".into(),
+        stacks: vec![listed, going],
+    };
+    let doc = crate::planfile::document(&plan);
+    assert_eq!(crate::planfile::plan_from_document(&doc), Ok(plan.clone()));
+    assert_eq!((doc.summary.not_in_config, doc.summary.deleted), (1, 1));
+    let mut edited = doc;
+    edited.stacks[1].stack_id = None;
+    assert!(crate::planfile::plan_from_document(&edited)
+        .unwrap_err()
+        .contains("no stack_id"));
+
+    let plan = crate::mask::Masker::default().mask(plan);
+    let mut md = Vec::new();
+    crate::render::plan(&mut md, &plan, Format::Markdown, Style::default()).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains("👻 not in config"), "{md}");
+    assert!(md.contains("⚠️ delete (destructive)"), "{md}");
+    assert!(md.contains("plan --prune"), "{md}");
+    let mut table = Vec::new();
+    crate::render::plan(&mut table, &plan, Format::Table, Style::default()).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("legacy-prod  us-east-1  not in config"),
+        "{table}"
+    );
+    assert!(table.contains("DELETE (left the config)"), "{table}");
+    assert!(
+        table.contains("1 not in config (plan --prune to delete)"),
+        "{table}"
+    );
+}
