@@ -1625,6 +1625,14 @@ def run_state_machines(port: int) -> None:
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     os.environ["MOTO_PORT"] = str(port)
+    # Every failed state (a throttled call that its Retry then waits out, an iteration a stopped
+    # execution aborts) is logged with the repr of the whole state machine; the execution's
+    # history has what matters.
+    import logging
+
+    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(
+        logging.CRITICAL
+    )
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None):
         return boto3.client(
