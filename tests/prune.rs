@@ -104,6 +104,45 @@ fn a_stack_that_left_the_config_is_listed_and_deleted_only_when_a_pruning_plan_i
     let md = cfd(&ws, &["show", "prune.json", "--format", "markdown"]);
     assert!(md.stdout.contains("delete (destructive)"), "{}", md.stdout);
 
+    // A plan file edited to delete a stack of another fleet: the config given to apply decides
+    // which fleets may lose stacks, not the plan file.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("prune.json")).unwrap())
+            .unwrap();
+    let mut forged = entry(&doc, &gone).unwrap().clone();
+    let (status, body) =
+        Emulator::shared().call(&[("Action", "DescribeStacks"), ("StackName", &stranger)]);
+    assert_eq!(status, 200, "{body}");
+    forged["stack"] = stranger.as_str().into();
+    forged["stack_id"] = support::xml_value(&body, "StackId").unwrap().into();
+    forged["fingerprint"]["last_updated"] = serde_json::Value::Null;
+    doc["stacks"] = serde_json::Value::Array(vec![forged]);
+    ws.write("forged.json", &doc.to_string());
+    let forged = cfd(
+        &ws,
+        &[
+            "apply",
+            "--plan",
+            "forged.json",
+            "--allow-destructive",
+            "--format",
+            "json",
+        ],
+    );
+    let outcome = entry(&json(&forged.stdout), &stranger).unwrap().clone();
+    assert_eq!(outcome["result"], "refused", "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("no fleet the config given to apply declares"),
+        "{outcome}"
+    );
+    assert_eq!(
+        Emulator::shared().stack_status(&stranger).as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
     // The guard holds it like any destructive change.
     let blocked = cfd(&ws, &["apply", "--plan", "prune.json", "--format", "json"]);
     assert_eq!(blocked.code, 3, "{}", blocked.stderr);

@@ -115,8 +115,10 @@ async fn verify_all<C: CloudFormation>(
     options: &ApplyOptions,
 ) -> Vec<verify::Verified> {
     let semaphore = Arc::new(Semaphore::new(options.rollout.concurrency.max(1)));
+    let fleets = Arc::new(verify::fleet_rules(specs));
     let mut tasks = JoinSet::new();
     for (i, entry) in plan.stacks.iter().cloned().enumerate() {
+        let fleets = Arc::clone(&fleets);
         let cfn = Arc::clone(cfn);
         let semaphore = Arc::clone(&semaphore);
         let allow = options.allow_destructive;
@@ -127,7 +129,15 @@ async fn verify_all<C: CloudFormation>(
             let _permit = semaphore.acquire_owned().await.ok();
             (
                 i,
-                verify::verify(cfn.as_ref(), &entry, &correlation_id, spec.as_ref(), allow).await,
+                verify::verify(
+                    cfn.as_ref(),
+                    &entry,
+                    &correlation_id,
+                    spec.as_ref(),
+                    &fleets,
+                    allow,
+                )
+                .await,
             )
         });
     }

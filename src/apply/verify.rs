@@ -20,17 +20,17 @@ pub struct Verified {
     pub owned_change_set: Option<String>,
 }
 
-/// Checks one plan entry. `allow_destructive` is `--allow-destructive`; a stack's own
-/// `allow_destructive` comes from its entry.
 /// Checks one plan entry against CloudFormation and against `spec`, the stack's config at apply
 /// time: every safety decision (region, destructive allowance, what is stateful) comes from the
 /// config and `--allow-destructive`, never from the plan file. A stack the config does not have is
-/// refused.
+/// refused, unless the entry deletes a stack that left the config: `fleets` (the config's) then
+/// decide.
 pub async fn verify<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     correlation_id: &str,
     spec: Option<&StackSpec>,
+    fleets: &[FleetRule],
     allow_destructive: bool,
 ) -> Verified {
     let mut verified = Verified {
@@ -49,7 +49,7 @@ pub async fn verify<C: CloudFormation>(
         cfn,
         entry,
         correlation_id,
-        spec,
+        (spec, fleets),
         allow_destructive,
         &mut verified,
     )
@@ -96,7 +96,7 @@ async fn decide<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     correlation_id: &str,
-    spec: Option<&StackSpec>,
+    (spec, fleets): (Option<&StackSpec>, &[FleetRule]),
     allow_destructive: bool,
     verified: &mut Verified,
 ) -> Result<StackAction, StackAction> {
@@ -134,8 +134,12 @@ async fn decide<C: CloudFormation>(
             ))
         }
         PlanStatus::Delete => {
-            return prune::decide_deletion(cfn, entry, correlation_id, spec, allow_destructive)
-                .await
+            let judged = prune::Judged {
+                in_config: spec.is_some(),
+                fleets,
+                allow_destructive,
+            };
+            return prune::decide_deletion(cfn, entry, correlation_id, &judged).await;
         }
         PlanStatus::Busy | PlanStatus::Create | PlanStatus::Update => {}
     }
@@ -382,5 +386,6 @@ async fn deployed_template_if_needed<C: CloudFormation>(
 }
 
 mod prune;
+pub use prune::{fleet_rules, FleetRule};
 mod ran;
 use ran::{attach_or_report, ran_earlier};

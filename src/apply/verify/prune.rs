@@ -1,7 +1,9 @@
 //! A reviewed deletion of a stack that left the config (`plan --prune`): before it runs, the
-//! stack must still be the one the plan saw (same id, status and last update, still marked with a
-//! fleet), still absent from the config, not protected and not busy; what it deletes is read
-//! again from the deployed template and judged by the guard, as for any destructive change.
+//! stack must still be the one the plan saw (same id, status and last update), marked with a
+//! fleet the config given to apply declares in that region (a plan file cannot point the
+//! deletion at any other stack), still absent from the config, not protected and not busy; what
+//! it deletes is read again from the deployed template and judged by the guard with that fleet's
+//! stateful types, as for any destructive change.
 
 use super::{refused, settled};
 use crate::cfn::CloudFormation;
@@ -12,15 +14,52 @@ use crate::model::{OutcomeKind, StackPlan, StackStatus};
 use crate::rollout::StackAction;
 use crate::run::{request_token, Step};
 
+/// A fleet of the config given to apply, in one region, and what is stateful for it.
+#[derive(Debug, Clone)]
+pub struct FleetRule {
+    pub name: String,
+    pub region: String,
+    pub stateful: StatefulTypes,
+}
+
+/// The fleets the config declares, where it was read whole (`Fleet::covered`).
+pub fn fleet_rules(specs: &[StackSpec]) -> Vec<FleetRule> {
+    let mut rules: Vec<FleetRule> = Vec::new();
+    for spec in specs {
+        let Some(fleet) = spec.fleet.as_ref().filter(|f| f.covered) else {
+            continue;
+        };
+        if !rules
+            .iter()
+            .any(|r| r.name == fleet.name && r.region == spec.region)
+        {
+            rules.push(FleetRule {
+                name: fleet.name.clone(),
+                region: spec.region.clone(),
+                stateful: spec.stateful_types.clone(),
+            });
+        }
+    }
+    rules
+}
+
+/// What the config at apply time says about a deletion.
+pub(super) struct Judged<'a> {
+    /// The stack is declared in the config again.
+    pub in_config: bool,
+    pub fleets: &'a [FleetRule],
+    /// `--allow-destructive`.
+    pub allow_destructive: bool,
+}
+
 /// `Ok` carries the deletion for an entry that passed; `Err` the action for one that did not.
 pub(super) async fn decide_deletion<C: CloudFormation>(
     cfn: &C,
     entry: &StackPlan,
     correlation_id: &str,
-    spec: Option<&StackSpec>,
-    allow_destructive: bool,
+    judged: &Judged<'_>,
 ) -> Result<StackAction, StackAction> {
-    if spec.is_some() {
+    if judged.in_config {
         return Err(refused(
             None,
             "it is in the stack config again, so it is not deleted; nothing was executed — plan again",
@@ -80,18 +119,33 @@ pub(super) async fn decide_deletion<C: CloudFormation>(
             }
         }
     }
-    if !stack.tags.iter().any(|(k, _)| k == FLEET_TAG) {
+    let tagged = stack
+        .tags
+        .iter()
+        .find(|(k, _)| k == FLEET_TAG)
+        .map(|(_, v)| v.as_str());
+    let Some(rule) = judged
+        .fleets
+        .iter()
+        .find(|r| Some(r.name.as_str()) == tagged && r.region == entry.region)
+    else {
         return Err(refused(
             None,
-            format!("it no longer carries the `{FLEET_TAG}` tag; nothing was deleted — plan again"),
+            match tagged {
+                None => format!("it no longer carries the `{FLEET_TAG}` tag; nothing was deleted — plan again"),
+                Some(fleet) => format!(
+                    "its `{FLEET_TAG}` tag names `{fleet}`, which is no fleet the config given to apply declares in {} (read whole); nothing was deleted",
+                    entry.region
+                ),
+            },
         ));
-    }
+    };
     // What goes is read again from the deployed template: the plan file can add a warning,
     // never take one away.
     let target = Target {
         stack: entry.stack.clone(),
         region: entry.region.clone(),
-        stateful: StatefulTypes::default(),
+        stateful: rule.stateful.clone(),
         allow_destructive: true,
     };
     let mut deletion = delete::plan(cfn, &target, &[]).await;
@@ -123,7 +177,7 @@ pub(super) async fn decide_deletion<C: CloudFormation>(
         .iter()
         .filter_map(|r| r.destructive.as_deref())
         .collect();
-    if !destructive.is_empty() && !allow_destructive {
+    if !destructive.is_empty() && !judged.allow_destructive {
         return Err(settled(
             OutcomeKind::Blocked,
             None,
