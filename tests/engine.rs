@@ -560,3 +560,43 @@ fn a_state_machine_of_another_version_or_none_is_refused_before_anything_runs() 
     let ran = cfd(&ws, &args);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
 }
+
+#[test]
+fn a_lost_answer_to_start_execution_is_one_execution_all_the_same() {
+    let _g = serial();
+    let (a, b) = (unique("sflost"), unique("sflost"));
+    let ws = fleet(&[
+        (&a, "templates/queue-service.yaml"),
+        (&b, "templates/queue-service.yaml"),
+    ]);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    // Reading the state machine is throttled three times; StartExecution takes effect and its
+    // answer never arrives; then DescribeExecution fails twice while the CLI follows.
+    let e = Emulator::shared();
+    e.control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "StartExecution", "kind": "lost", "count": 1}"#,
+    );
+    e.control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "DescribeExecution", "kind": "error", "status": 500, "count": 2, "after": 1}"#,
+    );
+    e.control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "DescribeStateMachine", "kind": "throttle", "count": 3}"#,
+    );
+    let out = cfd(&ws, APPLY);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = json(&out.stdout);
+    for stack in [&a, &b] {
+        assert_eq!(outcome(&doc, stack)["result"], "created", "{doc}");
+        assert_eq!(executions(stack), 1, "{stack} executed once");
+    }
+    let faults = json(&e.control("GET", "/_emulator/faults", ""));
+    for f in faults.as_array().unwrap() {
+        assert_eq!(f["remaining"], 0, "every fault was met: {f}");
+    }
+}

@@ -1556,6 +1556,9 @@ def wrap(app):
         form = parse_qs(body.decode("utf-8", "replace")) if body else {}
         query = parse_qs(environ.get("QUERY_STRING", ""))
         action = (form.get("Action") or query.get("Action") or [""])[0]
+        # JSON protocols (Step Functions) name the operation in a header: `AWSStepFunctions.X`.
+        if not action:
+            action = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if "Credential=" in auth:
             key = auth.split("Credential=", 1)[1].split("/", 1)[0]
@@ -1598,6 +1601,14 @@ def wrap(app):
                 message = ("Rate exceeded" if throttle
                            else "The security token included in the request is expired" if expired
                            else fault["message"])
+                if environ.get("HTTP_X_AMZ_TARGET"):
+                    # A JSON-protocol service (Step Functions) answers errors in JSON.
+                    code = "ThrottlingException" if throttle else code
+                    body = json.dumps({"__type": code, "message": message}).encode()
+                    start_response(f"{status} {REASONS.get(status, 'Error')}",
+                                   [("Content-Type", "application/x-amz-json-1.0"),
+                                    ("Content-Length", str(len(body)))])
+                    return [body]
                 xml = ERROR_XML.format(
                     kind="Sender" if status < 500 else "Receiver",
                     code=code,

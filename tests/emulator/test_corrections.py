@@ -591,5 +591,22 @@ class EmulatorTest(unittest.TestCase):
         self.assertIn("tok-" + stack, {e.get("ClientRequestToken") for e in events})
 
 
+    def test_faults_reach_json_protocol_actions_and_answer_in_json(self):
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
+        self.control("POST", "/_emulator/faults",
+                     {"action": "ListStateMachines", "kind": "throttle", "count": 1})
+        with self.assertRaises(ClientError) as caught:
+            sfn.list_state_machines()
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ThrottlingException")
+        sfn.list_state_machines()  # the fault is spent
+
+
 if __name__ == "__main__":
     unittest.main()
