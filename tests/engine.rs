@@ -600,3 +600,37 @@ fn a_lost_answer_to_start_execution_is_one_execution_all_the_same() {
         assert_eq!(f["remaining"], 0, "every fault was met: {f}");
     }
 }
+
+#[test]
+fn a_stale_plan_is_refused_as_locally_and_never_reaches_the_state_machine() {
+    let _g = serial();
+    let a = unique("sfstale");
+    let ws = fleet(&[(&a, "templates/queue-service.yaml")]);
+    assert_eq!(cfd(&ws, &["apply", "--yes"]).code, 0);
+    let with_token = |token: &str| {
+        let body = std::fs::read_to_string(ws.path().join("stacks.yaml")).unwrap();
+        let body = body
+            .lines()
+            .map(|l| {
+                if l.contains("ApiToken") {
+                    format!("  parameters: {{ApiToken: {token}}}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        ws.write("stacks.yaml", &body);
+    };
+    with_token("reviewed");
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    // Someone deploys another change first: the reviewed change set goes OBSOLETE.
+    with_token("other");
+    assert_eq!(cfd(&ws, &["apply", "--yes"]).code, 0);
+    let out = cfd(&ws, APPLY);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let o = outcome(&json(&out.stdout), &a).clone();
+    assert_eq!(o["result"], "refused", "{o}");
+    assert!(o["message"].as_str().unwrap().contains("plan again"), "{o}");
+    assert!(!out.stderr.contains("started execution"), "{}", out.stderr);
+}
