@@ -2,6 +2,7 @@
 //! `${env:NAME}`, and check every stack against its template before any AWS call. All problems
 //! are collected, so a user fixes them in one pass.
 
+mod fleet;
 mod keys;
 mod raw;
 mod resolve;
@@ -215,19 +216,8 @@ pub fn load(
     if !unreadable {
         problems.extend(crate::graph::check(&order));
     }
-    problems.extend(mark_fleets(path, &mut specs));
-    for spec in &mut specs {
-        for (_, r) in spec.references.iter().filter(|(_, r)| r.region.is_none()) {
-            let written = regions.get(&r.stack).cloned().flatten();
-            let region = match written {
-                Some(region) => resolve::interpolate_env(&region, ctx.env).ok(),
-                None => ctx.default_region.clone(),
-            };
-            if let Some(region) = region {
-                spec.upstream_regions.insert(r.stack.clone(), region);
-            }
-        }
-    }
+    problems.extend(fleet::mark_fleets(path, &mut specs));
+    fleet::upstream_regions(&mut specs, &regions, ctx);
 
     // With a file unread, its stacks are unknown: a selector matching none says nothing.
     for (selector, pattern) in selectors.iter().zip(&patterns).filter(|_| !unreadable) {
@@ -249,42 +239,6 @@ pub fn load(
     } else {
         Err(ConfigError { problems })
     }
-}
-
-/// Decides whether this run read all of each fleet (`Fleet::covered`), and reports a fleet
-/// declared in two places: with each declaration read alone, the other's stacks would look as
-/// if they had left the config.
-fn mark_fleets(path: &Path, specs: &mut [StackSpec]) -> Vec<String> {
-    let mut origins: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let read_root = std::fs::canonicalize(path).ok().filter(|p| p.is_dir());
-    for fleet in specs.iter_mut().filter_map(|s| s.fleet.as_mut()) {
-        match origins.get(&fleet.name) {
-            Some(first) if first != &fleet.origin => {
-                let problem = format!(
-                    "{}: fleet `{}` is also declared in {}; declare a fleet once, in the `_defaults.yaml` above all its stacks",
-                    fleet.origin.display(),
-                    fleet.name,
-                    first.display()
-                );
-                if !problems.contains(&problem) {
-                    problems.push(problem);
-                }
-            }
-            Some(_) => {}
-            None => {
-                origins.insert(fleet.name.clone(), fleet.origin.clone());
-            }
-        }
-        let is_defaults =
-            fleet.origin.file_name().and_then(|n| n.to_str()) == Some(tree::DEFAULTS_FILE);
-        fleet.covered = !is_defaults
-            || match (&read_root, fleet.origin.parent().map(std::fs::canonicalize)) {
-                (Some(root), Some(Ok(folder))) => folder.starts_with(root),
-                _ => false,
-            };
-    }
-    problems
 }
 
 fn compile_selectors(selectors: &[String]) -> Result<Vec<glob::Pattern>, ConfigError> {
