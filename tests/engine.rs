@@ -634,3 +634,45 @@ fn a_stale_plan_is_refused_as_locally_and_never_reaches_the_state_machine() {
     assert!(o["message"].as_str().unwrap().contains("plan again"), "{o}");
     assert!(!out.stderr.contains("started execution"), "{}", out.stderr);
 }
+
+#[test]
+fn an_interrupt_while_the_plan_is_verified_starts_no_execution() {
+    let _g = serial();
+    let a = unique("sfintv");
+    let ws = fleet(&[(&a, "templates/queue-service.yaml")]);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let e = Emulator::shared();
+    e.control(
+        "POST",
+        "/_emulator/faults",
+        r#"{"action": "DescribeChangeSet", "kind": "latency", "seconds": 3, "count": 1}"#,
+    );
+    let child = cmd(&ws, APPLY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted while its DescribeChangeSet hangs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while json(&e.control("GET", "/_emulator/faults", ""))[0]["hits"] == 0 {
+        assert!(Instant::now() < deadline, "verification never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("started execution"), "{stderr}");
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    let o = outcome(&doc, &a);
+    assert_eq!(o["result"], "not-started", "{o}");
+    assert!(
+        o["message"].as_str().unwrap().contains("interrupted"),
+        "{o}"
+    );
+    assert_eq!(e.stack_status(&a).as_deref(), Some("REVIEW_IN_PROGRESS"));
+}

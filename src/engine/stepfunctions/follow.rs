@@ -22,7 +22,7 @@ use crate::rollout::{Rollout, StackAction};
 use crate::run::{request_token, Step};
 use crate::watch::{Interrupt, Lookout};
 use pending::{Pending, Start};
-use region::{start_or_attach, RegionRun};
+use region::{start_or_attach, NoRun, RegionRun};
 
 /// How the executions are found and followed.
 #[derive(Debug, Clone)]
@@ -64,9 +64,11 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
     let mut regions: Vec<&str> = rollout.stacks.iter().map(|s| s.region.as_str()).collect();
     regions.sort_unstable();
     regions.dedup();
-    let mut runs: Vec<Result<RegionRun, String>> = Vec::new();
+    let mut runs: Vec<Result<RegionRun, NoRun>> = Vec::new();
     for region in &regions {
-        runs.push(start_or_attach(&cfn, rollout, plan, region, options, events).await);
+        // An interrupt while verifying (or starting another region) starts nothing more.
+        let may_start = *interrupt.borrow() == 0;
+        runs.push(start_or_attach(&cfn, rollout, plan, region, options, events, may_start).await);
     }
     if let Some(canary) = rollout.waves.first().filter(|w| w.canary) {
         let names: Vec<&str> = canary
@@ -104,8 +106,8 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
         });
         let pending = match (&s.action, run, named) {
             (StackAction::Execute { create, .. }, Some(Ok(run)), _) => Some((*create, run)),
-            (StackAction::Execute { .. }, Some(Err(why)), _) => {
-                let o = outcome(s, OutcomeKind::Refused, None, 0.0, Some(why.clone()));
+            (StackAction::Execute { .. }, Some(Err((kind, why))), _) => {
+                let o = outcome(s, *kind, None, 0.0, Some(why.clone()));
                 tasks.spawn(async move { (i, o) });
                 continue;
             }
@@ -193,12 +195,14 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
             Err(e) => tracing::error!(error = %e, "a stack follower ended abnormally"),
         }
     }
-    if *interrupt.borrow() > 0 {
-        let names: Vec<String> = runs
-            .iter()
-            .flatten()
-            .map(|r| format!("{} ({})", r.name, r.region))
-            .collect();
+    let running: Vec<String> = runs
+        .iter()
+        .flatten()
+        .filter(|r| !r.stacks.is_empty() && r.ended.borrow().is_none())
+        .map(|r| format!("{} ({})", r.name, r.region))
+        .collect();
+    if *interrupt.borrow() > 0 && !running.is_empty() {
+        let names = running;
         events.note(format!(
             "detached: the rollout goes on in Step Functions ({}); run the same apply again, here or on another machine, to attach; `cfdeploy engine stop --plan FILE` stops it",
             names.join(", ")

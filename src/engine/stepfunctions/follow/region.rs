@@ -12,7 +12,7 @@ use super::super::{
 use super::FollowOptions;
 use crate::cfn::CloudFormation;
 use crate::engine::Events;
-use crate::model::Plan;
+use crate::model::{OutcomeKind, Plan};
 use crate::rollout::Rollout;
 
 /// One region's execution.
@@ -25,8 +25,11 @@ pub(super) struct RegionRun {
     pub ended: watch::Receiver<Option<ExecutionState>>,
 }
 
-/// Finds the region's execution, or starts it when the region has change sets to execute, and
-/// starts reading its status.
+/// Why a region's stacks will not be followed: the outcome its pending stacks get, and why.
+pub(super) type NoRun = (OutcomeKind, String);
+
+/// Finds the region's execution, or starts it when the region has change sets to execute (and
+/// no interrupt came: `may_start`), and starts reading its status.
 pub(super) async fn start_or_attach<C: CloudFormation + StepFunctions>(
     cfn: &Arc<C>,
     rollout: &Rollout,
@@ -34,14 +37,16 @@ pub(super) async fn start_or_attach<C: CloudFormation + StepFunctions>(
     region: &str,
     options: &FollowOptions,
     events: &Events,
-) -> Result<RegionRun, String> {
+    may_start: bool,
+) -> Result<RegionRun, NoRun> {
+    let refused = |why: String| (OutcomeKind::Refused, why);
     let machine = state_machine_arn(&options.state_machine, region, &options.account);
     let name = execution_name(plan, region);
     let arn = execution_arn(&machine, &name);
     let existing = cfn
         .describe_execution(region, &arn)
         .await
-        .map_err(|e| format!("could not read the execution {name} in {region}: {e}; nothing was executed — apply again"))?;
+        .map_err(|e| refused(format!("could not read the execution {name} in {region}: {e}; nothing was executed — apply again")))?;
     let stacks = match existing {
         Some(state) => {
             let sent: serde_json::Value = state
@@ -63,17 +68,24 @@ pub(super) async fn start_or_attach<C: CloudFormation + StepFunctions>(
             let body = input(rollout, region);
             let text = body.to_string();
             if text.len() > MAX_INPUT_BYTES {
-                return Err(format!(
+                return Err(refused(format!(
                     "the rollout of {region} is {} KB, over Step Functions' {} KB input limit; nothing was executed — apply part of the fleet (--stack) per run, or use the local engine",
                     text.len() / 1024,
                     MAX_INPUT_BYTES / 1024
-                ));
+                )));
             }
             let stacks = super::super::stacks_in(&body);
             if stacks.is_empty() {
                 stacks
+            } else if !may_start {
+                return Err((
+                    OutcomeKind::NotStarted,
+                    "not started: interrupted before its execution started".into(),
+                ));
             } else {
-                start(cfn.as_ref(), region, &machine, &name, &text, events).await?
+                start(cfn.as_ref(), region, &machine, &name, &text, events)
+                    .await
+                    .map_err(refused)?
             }
         }
     };
