@@ -37,6 +37,11 @@ pub const DEFAULT_STATE_MACHINE: &str = "cfdeploy-rollout";
 /// status poll (about 25 polls for a ten-minute operation), and an execution holds 25,000.
 pub const INLINE_LIMIT: usize = 40;
 
+/// The longest wait between two status reads of a stack in the state machine (seconds); the
+/// wait grows 2, 4, 8, 16 s up to it. The canary's is shorter: the rest of the fleet waits on it.
+pub const POLL_CAP: u64 = 30;
+pub const CANARY_POLL_CAP: u64 = 10;
+
 /// Step Functions' limit on an execution's input.
 pub const MAX_INPUT_BYTES: usize = 256 * 1024;
 
@@ -212,8 +217,15 @@ pub fn input(rollout: &Rollout, region: &str) -> serde_json::Value {
                     _ => None,
                 })
                 .collect();
-            (!stacks.is_empty())
-                .then(|| serde_json::json!({"canary": wave.canary, "hold": hold, "stacks": stacks}))
+            (!stacks.is_empty()).then(|| {
+                serde_json::json!({
+                    "canary": wave.canary,
+                    "hold": hold,
+                    // Everything after the canary waits for it: it is polled more often.
+                    "pollCap": if wave.canary { CANARY_POLL_CAP } else { POLL_CAP },
+                    "stacks": stacks,
+                })
+            })
         })
         .collect();
     serde_json::json!({

@@ -98,6 +98,11 @@ fn the_input_holds_the_regions_change_sets_in_waves_with_their_tokens_and_the_bu
     let waves = body["waves"].as_array().unwrap();
     assert_eq!(waves.len(), 2, "{body}");
     assert_eq!(waves[0]["canary"], true);
+    assert_eq!(
+        waves[0]["pollCap"], CANARY_POLL_CAP,
+        "the canary is polled more often"
+    );
+    assert_eq!(waves[1]["pollCap"], POLL_CAP);
     assert_eq!(waves[0]["stacks"][0]["stack"], "a");
     assert_eq!(
         waves[0]["stacks"][0]["protect"], true,
