@@ -145,6 +145,28 @@ fn the_definition_is_valid_json_naming_every_state_it_goes_to() {
             }
             if let Some(inner) = state.get("ItemProcessor") {
                 check(&inner["States"]);
+                // A stack's result is returned to the parent (a Distributed Map: every item's,
+                // within 256 KB): small fields only, never events.
+                for (name, end) in inner["States"].as_object().unwrap() {
+                    if end["End"] == true {
+                        for key in end["Parameters"].as_object().unwrap().keys() {
+                            let key = key.trim_end_matches(".$");
+                            assert!(
+                                [
+                                    "stack",
+                                    "ok",
+                                    "executed",
+                                    "status",
+                                    "error",
+                                    "mark",
+                                    "eventsRead"
+                                ]
+                                .contains(&key),
+                                "{name} returns {key}"
+                            );
+                        }
+                    }
+                }
             }
         }
         for name in names {
