@@ -229,3 +229,37 @@ fn max_in_flight_runs_each_wave_in_batches_so_the_budget_stops_new_stacks() {
     assert_eq!(body["waves"][0]["canary"], true);
     assert_eq!(body["waves"][1]["canary"], false);
 }
+
+#[test]
+fn a_region_holds_about_nine_hundred_stacks_in_one_execution_input() {
+    let rollout_of = |n: usize| {
+        let stacks = (0..n)
+            .map(|i| {
+                let name = format!("service-{i:04}-prod-us-east-1");
+                let mut s = execute(&name, "us-east-1", false);
+                s.action = StackAction::Execute {
+                    change_set_arn: format!(
+                        "arn:aws:cloudformation:us-east-1:123456789012:changeSet/cfdeploy-20261202T043322-edae2c/{}",
+                        "0123abcd-0123-4567-89ab-0123456789ab"
+                    ),
+                    create: false,
+                };
+                s
+            })
+            .collect();
+        Rollout::new(
+            "3f9a2c0011223344",
+            stacks,
+            &RolloutOptions {
+                concurrency: 8,
+                max_in_flight: None,
+                max_failures: 1,
+                canary: 1,
+                disable_rollback: false,
+            },
+        )
+    };
+    let size = |n: usize| input(&rollout_of(n), "us-east-1").to_string().len();
+    assert!(size(900) < MAX_INPUT_BYTES, "{}", size(900));
+    assert!(size(1000) > MAX_INPUT_BYTES, "{}", size(1000));
+}
