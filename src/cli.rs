@@ -213,6 +213,8 @@ pub enum Command {
   cfdeploy engine policy
   # then: run the reviewed plan there (re-run to attach from any machine)
   cfdeploy apply --plan plan.json --engine stepfunctions
+  # where the plan's executions are, from any machine
+  cfdeploy engine status --plan plan.json
   # stop it, cancelling updates still in progress
   cfdeploy engine stop --plan plan.json")]
     Engine(EngineArgs),

@@ -236,6 +236,15 @@ fn a_killed_cli_is_rerun_and_attaches_to_the_running_execution() {
     let mut child = slow_apply_until(&ws, &a, "CREATE_IN_PROGRESS");
     child.kill().unwrap(); // SIGKILL: no cleanup, no goodbye
     child.wait().unwrap();
+    // Any machine can see where it is without following it.
+    let status = cfd(&ws, &["engine", "status", "--plan", "plan.json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("us-east-1  cfdeploy-")
+            && status.stdout.contains("running  (2 stacks)"),
+        "{}",
+        status.stdout
+    );
 
     // The re-run cannot even read the change sets (DescribeChangeSet fails every time): the
     // stacks the execution's input names are still the execution's, and followed.
@@ -260,6 +269,12 @@ fn a_killed_cli_is_rerun_and_attaches_to_the_running_execution() {
         assert_eq!(executions(stack), 1, "{stack} executed once");
     }
     Emulator::shared().control("POST", "/_emulator/settings", r#"{"delay": 0}"#);
+    let status = cfd(&ws, &["engine", "status", "--plan", "plan.json"]);
+    assert!(
+        status.stdout.contains("ended: done, 0 failed  (2 stacks)"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[test]

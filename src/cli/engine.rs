@@ -28,6 +28,15 @@ pub enum EngineCommand {
         #[arg(long, default_value = "cfdeploy-rollout")]
         name: String,
     },
+    /// Where the plan's executions are, per region, without following them.
+    Status {
+        /// The plan whose executions to show.
+        #[arg(long, value_name = "FILE")]
+        plan: PathBuf,
+        /// The state machine (name or ARN).
+        #[arg(long, default_value = "cfdeploy-rollout", value_name = "NAME|ARN")]
+        state_machine: String,
+    },
     /// Stop the plan's executions and cancel the stack updates they left in progress.
     Stop {
         /// The plan whose executions to stop.

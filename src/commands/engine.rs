@@ -7,8 +7,8 @@ use crate::cfn::CloudFormation;
 use crate::cli::{EngineArgs, EngineCommand};
 use crate::context::Context;
 use crate::engine::stepfunctions::{
-    execution_arn, execution_name, is_current, policies, state_machine_arn, ExecutionStatus,
-    StepFunctions, DEFINITION,
+    execution_arn, execution_name, is_current, policies, stacks_in, state_machine_arn,
+    ExecutionStatus, StepFunctions, DEFINITION,
 };
 use crate::exit::Exit;
 use crate::model::StackStatus;
@@ -31,6 +31,10 @@ pub async fn run(ctx: &Context, args: &EngineArgs) -> Result<Exit> {
             plan,
             state_machine,
         } => stop(ctx, plan, state_machine).await,
+        EngineCommand::Status {
+            plan,
+            state_machine,
+        } => status(ctx, plan, state_machine).await,
     }
 }
 
@@ -80,6 +84,74 @@ async fn deploy(ctx: &Context, name: &str, role_arn: Option<&str>) -> Result<Exi
     Ok(Exit::Ok)
 }
 
+/// One line per region: the plan's execution there, where it is, and how many stacks it runs.
+async fn status(ctx: &Context, path: &std::path::Path, state_machine: &str) -> Result<Exit> {
+    let plan = super::saved_plan(ctx, path, "show")?;
+    let account = if state_machine.starts_with("arn:") {
+        String::new()
+    } else {
+        account(ctx).await?
+    };
+    let cfn = ctx.cfn().await;
+    let mut lines = Vec::new();
+    for region in regions(&plan) {
+        let machine = state_machine_arn(state_machine, region, &account);
+        let name = execution_name(&plan, region);
+        let line = match cfn
+            .describe_execution(region, &execution_arn(&machine, &name))
+            .await?
+        {
+            None => format!("{region}  {name}  not started"),
+            Some(state) => {
+                let stacks = state
+                    .input
+                    .as_deref()
+                    .and_then(|i| serde_json::from_str(i).ok())
+                    .map_or(0, |i| stacks_in(&i).len());
+                let output: serde_json::Value = state
+                    .output
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str(o).ok())
+                    .unwrap_or_default();
+                let how = match (&state.status, output["result"].as_str()) {
+                    (ExecutionStatus::Running, _) => "running".to_string(),
+                    (ExecutionStatus::Succeeded, Some(result)) => format!(
+                        "ended: {result}, {} failed",
+                        output["failed"].as_u64().unwrap_or(0)
+                    ),
+                    (ExecutionStatus::Succeeded, None) => "ended".to_string(),
+                    (ExecutionStatus::Ended(s), _) => format!(
+                        "ended {}{}",
+                        s.to_lowercase(),
+                        state
+                            .error
+                            .as_deref()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default()
+                    ),
+                };
+                format!("{region}  {name}  {how}  ({stacks} stacks)")
+            }
+        };
+        lines.push(line);
+    }
+    super::write_stdout(|out| {
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// The plan's regions, each once.
+fn regions(plan: &crate::model::Plan) -> Vec<&str> {
+    let mut regions: Vec<&str> = plan.stacks.iter().map(|s| s.region.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions
+}
+
 /// Stops each region's execution of the plan, then cancels the updates it left running (those
 /// started with the plan's token; a create is left to finish or roll back by itself).
 async fn stop(ctx: &Context, path: &std::path::Path, state_machine: &str) -> Result<Exit> {
@@ -90,11 +162,8 @@ async fn stop(ctx: &Context, path: &std::path::Path, state_machine: &str) -> Res
         account(ctx).await?
     };
     let cfn = ctx.cfn().await;
-    let mut regions: Vec<&str> = plan.stacks.iter().map(|s| s.region.as_str()).collect();
-    regions.sort_unstable();
-    regions.dedup();
     let mut stopped = 0;
-    for region in regions {
+    for region in regions(&plan) {
         let machine = state_machine_arn(state_machine, region, &account);
         let name = execution_name(&plan, region);
         let arn = execution_arn(&machine, &name);
