@@ -227,3 +227,75 @@ fn an_endpoint_without_sts_is_named_in_the_header_and_the_run_goes_on() {
     );
     assert_eq!(out.code, 1);
 }
+
+/// A stack as `DescribeStacks` lists it, with its tags.
+fn listed(name: &str, tags: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::json!({
+        "StackId": format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/1"),
+        "StackName": name,
+        "CreationTime": "2026-10-01T09:00:00.000Z",
+        "StackStatus": "CREATE_COMPLETE",
+        "Tags": tags.iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() {
+    let replay = Replay::start(|r| {
+        if r["Action"] == "DescribeStacks" && r.get("StackName").is_none() {
+            let page = match r.get("NextToken").map(String::as_str) {
+                None => serde_json::json!({
+                    "Stacks": [
+                        listed("orders-prod", &[("cfdeploy:fleet", "shop")]),
+                        listed("other-team", &[("cfdeploy:fleet", "payments")]),
+                    ],
+                    "NextToken": "page-2",
+                }),
+                Some("page-2") => serde_json::json!({
+                    "Stacks": [
+                        listed("legacy-prod", &[("team", "platform"), ("cfdeploy:fleet", "shop")]),
+                        listed("untagged-prod", &[]),
+                    ],
+                }),
+                Some(other) => panic!("unexpected token {other}"),
+            };
+            return (200, support::replay::query_xml("DescribeStacks", &page));
+        }
+        fixture(update_route(r))
+    });
+    let ws = workspace();
+    ws.write(
+        "stacks.yaml",
+        "defaults: {fleet: shop}\nstacks:\n  orders-prod:\n    template: templates/orders.yaml\n    parameters: {ServiceName: orders, MemorySize: 1024, ApiToken: replay-Secret-123}\n",
+    );
+    let out = run(cfdeploy(&replay.endpoint, ws.path()).args([
+        "plan",
+        "--config",
+        "stacks.yaml",
+        "--format",
+        "json",
+        "--keep-change-sets",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let listed: Vec<(&str, &str)> = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stack"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("orders-prod", "update"), ("legacy-prod", "not-in-config")],
+        "the fleet's other stack, from the second page; another fleet's and untagged stacks are not this fleet's"
+    );
+    let describes = replay
+        .actions()
+        .iter()
+        .filter(|a| a.as_str() == "DescribeStacks")
+        .count();
+    assert_eq!(
+        describes, 3,
+        "one read of the stack, two pages of the region"
+    );
+}

@@ -2,7 +2,7 @@
 
 use aws_sdk_cloudformation::types as t;
 
-use super::SdkCloudFormation;
+use super::{all_pages, SdkCloudFormation};
 use crate::cfn::CfnError;
 use crate::model::{DriftDetection, DriftDifference, ResourceDrift};
 
@@ -54,47 +54,55 @@ impl SdkCloudFormation {
         stack: &str,
     ) -> Result<Vec<ResourceDrift>, CfnError> {
         let op = "DescribeStackResourceDrifts";
-        let mut drifts = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        all_pages(|token| {
             let client = self.client(region, op);
-            let out = self
-                .send(op, region, || {
-                    client
-                        .describe_stack_resource_drifts()
-                        .stack_name(stack)
-                        .stack_resource_drift_status_filters(t::StackResourceDriftStatus::Modified)
-                        .stack_resource_drift_status_filters(t::StackResourceDriftStatus::Deleted)
-                        .set_next_token(next_token.clone())
-                        .send()
-                })
-                .await?;
-            drifts.extend(out.stack_resource_drifts().iter().map(|d| {
-                ResourceDrift {
-                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                    status: d
-                        .stack_resource_drift_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    differences: d
-                        .property_differences()
-                        .iter()
-                        .map(|p| DriftDifference {
-                            path: p.property_path().unwrap_or_default().to_string(),
-                            expected: p.expected_value().unwrap_or_default().to_string(),
-                            actual: p.actual_value().unwrap_or_default().to_string(),
-                            kind: p
-                                .difference_type()
-                                .map(|k| k.as_str().to_string())
-                                .unwrap_or_default(),
-                        })
-                        .collect(),
-                }
-            }));
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(drifts),
+            async move {
+                let out = self
+                    .send(op, region, || {
+                        client
+                            .describe_stack_resource_drifts()
+                            .stack_name(stack)
+                            .stack_resource_drift_status_filters(
+                                t::StackResourceDriftStatus::Modified,
+                            )
+                            .stack_resource_drift_status_filters(
+                                t::StackResourceDriftStatus::Deleted,
+                            )
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                let drifts = out
+                    .stack_resource_drifts()
+                    .iter()
+                    .map(resource_drift)
+                    .collect();
+                Ok((drifts, out.next_token().map(str::to_string)))
             }
-        }
+        })
+        .await
+    }
+}
+
+fn resource_drift(d: &t::StackResourceDrift) -> ResourceDrift {
+    ResourceDrift {
+        logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+        status: d
+            .stack_resource_drift_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        differences: d
+            .property_differences()
+            .iter()
+            .map(|p| DriftDifference {
+                path: p.property_path().unwrap_or_default().to_string(),
+                expected: p.expected_value().unwrap_or_default().to_string(),
+                actual: p.actual_value().unwrap_or_default().to_string(),
+                kind: p
+                    .difference_type()
+                    .map(|k| k.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
     }
 }

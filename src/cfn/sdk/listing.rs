@@ -4,7 +4,7 @@
 use aws_sdk_cloudformation::types as t;
 
 use super::convert::convert_stack;
-use super::SdkCloudFormation;
+use super::{all_pages, SdkCloudFormation};
 use crate::cfn::CfnError;
 use crate::model::{ListedStack, Stack, StackStatus};
 
@@ -19,53 +19,54 @@ impl SdkCloudFormation {
             .iter()
             .map(|s| t::StackStatus::from(s.as_str()))
             .collect();
-        let mut listed = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
-            let client = self.client(region, op);
-            let out = self
-                .send(op, region, || {
-                    client
-                        .list_stacks()
-                        .set_stack_status_filter(Some(filter.clone()))
-                        .set_next_token(next_token.clone())
-                        .send()
-                })
-                .await?;
-            listed.extend(out.stack_summaries().iter().map(|s| ListedStack {
-                name: s.stack_name().unwrap_or_default().to_string(),
-                stack_id: s.stack_id().unwrap_or_default().to_string(),
-                status: StackStatus::parse(
-                    s.stack_status().map(|st| st.as_str()).unwrap_or_default(),
-                ),
-            }));
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(listed),
+        all_pages(|token| {
+            // One client hand-out per page: every page is a call counted.
+            let (client, filter) = (self.client(region, op), &filter);
+            async move {
+                let out = self
+                    .send(op, region, || {
+                        client
+                            .list_stacks()
+                            .set_stack_status_filter(Some(filter.clone()))
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                let listed = out
+                    .stack_summaries()
+                    .iter()
+                    .map(|s| ListedStack {
+                        name: s.stack_name().unwrap_or_default().to_string(),
+                        stack_id: s.stack_id().unwrap_or_default().to_string(),
+                        status: StackStatus::parse(
+                            s.stack_status().map(|st| st.as_str()).unwrap_or_default(),
+                        ),
+                    })
+                    .collect();
+                Ok((listed, out.next_token().map(str::to_string)))
             }
-        }
+        })
+        .await
     }
 
     /// Every stack of the region (CloudFormation leaves deleted ones out), all pages.
     pub(super) async fn describe_region(&self, region: &str) -> Result<Vec<Stack>, CfnError> {
         let op = "DescribeStacks";
-        let mut stacks = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        all_pages(|token| {
             let client = self.client(region, op);
-            let out = self
-                .send(op, region, || {
-                    client
-                        .describe_stacks()
-                        .set_next_token(next_token.clone())
-                        .send()
-                })
-                .await?;
-            stacks.extend(out.stacks().iter().map(convert_stack));
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(stacks),
+            async move {
+                let out = self
+                    .send(op, region, || {
+                        client
+                            .describe_stacks()
+                            .set_next_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                let stacks = out.stacks().iter().map(convert_stack).collect();
+                Ok((stacks, out.next_token().map(str::to_string)))
             }
-        }
+        })
+        .await
     }
 }

@@ -92,6 +92,25 @@ pub struct SdkCloudFormation {
     governor: Governor,
 }
 
+/// Every page of a paged read: `page(token)` reads one page and returns its items and the next
+/// page's token (none, or empty, on the last).
+pub(super) async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, CfnError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), CfnError>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (more, next) = page(token.take()).await?;
+        items.extend(more);
+        match next {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
 impl SdkCloudFormation {
     /// Throttled answers this run has seen (and waited out).
     pub fn throttled(&self) -> u64 {
