@@ -239,6 +239,14 @@ fn listed(name: &str, tags: &[(&str, &str)]) -> serde_json::Value {
     })
 }
 
+/// A nested stack: it carries its parent's tags, fleet tag included, and is no stack of its own.
+fn nested() -> serde_json::Value {
+    let mut nested = listed("orders-prod-Tables-1ABC", &[("cfdeploy:fleet", "shop")]);
+    nested["ParentId"] = "arn:aws:cloudformation:us-east-1:123456789012:stack/orders-prod/1".into();
+    nested["RootId"] = nested["ParentId"].clone();
+    nested
+}
+
 #[test]
 fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() {
     let replay = Replay::start(|r| {
@@ -255,6 +263,7 @@ fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() 
                     "Stacks": [
                         listed("legacy-prod", &[("team", "platform"), ("cfdeploy:fleet", "shop")]),
                         listed("untagged-prod", &[]),
+                        nested(),
                     ],
                 }),
                 Some(other) => panic!("unexpected token {other}"),
@@ -287,7 +296,7 @@ fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() 
     assert_eq!(
         listed,
         [("orders-prod", "update"), ("legacy-prod", "not-in-config")],
-        "the fleet's other stack, from the second page; another fleet's and untagged stacks are not this fleet's"
+        "the fleet's other stack, from the second page; another fleet's, untagged and nested stacks are not this fleet's"
     );
     let describes = replay
         .actions()

@@ -258,6 +258,8 @@ pub struct Stack {
     pub outputs: Vec<StackOutput>,
     /// `EnableTerminationProtection`.
     pub termination_protection: bool,
+    /// The stack that nests this one (`ParentId`); `None` for a top-level stack.
+    pub parent_id: Option<String>,
 }
 
 /// One stack as `ListStacks` summarises it: enough to see, for a whole fleet at once, which

@@ -78,7 +78,9 @@ pub async fn left_the_config<C: CloudFormation>(
             }
         };
         for stack in deployed {
-            if names.contains(stack.name.as_str()) {
+            // A nested stack carries its parent's tags, fleet tag included: it goes (or stays)
+            // with its parent, never on its own.
+            if names.contains(stack.name.as_str()) || stack.parent_id.is_some() {
                 continue;
             }
             let Some(fleet) = fleets.iter().find(|f| tagged(&stack, f.fleet)) else {

@@ -119,6 +119,12 @@ pub(super) async fn decide_deletion<C: CloudFormation>(
             }
         }
     }
+    if stack.parent_id.is_some() {
+        return Err(refused(
+            None,
+            "it is nested in another stack and goes only with its parent; nothing was deleted",
+        ));
+    }
     let tagged = stack
         .tags
         .iter()

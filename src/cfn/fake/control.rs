@@ -30,6 +30,7 @@ impl FakeCfn {
                 tags: vec![],
                 outputs: vec![],
                 termination_protection: false,
+                parent_id: None,
             };
             let mut fake = FakeStack {
                 stack,
@@ -152,6 +153,7 @@ impl FakeCfn {
                         tags: vec![],
                         outputs: vec![],
                         termination_protection: false,
+                        parent_id: None,
                     },
                     events: vec![],
                     pending: VecDeque::new(),

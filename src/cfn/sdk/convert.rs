@@ -162,6 +162,7 @@ pub(super) fn convert_stack(s: &t::Stack) -> Stack {
         status: StackStatus::parse(s.stack_status().map(|st| st.as_str()).unwrap_or_default()),
         status_reason: s.stack_status_reason().map(str::to_string),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
+        parent_id: s.parent_id().map(str::to_string),
         last_updated: s
             .last_updated_time()
             .and_then(|d| d.fmt(DateTimeFormat::DateTime).ok()),
