@@ -247,6 +247,13 @@ fn nested() -> serde_json::Value {
     nested
 }
 
+/// A stack of the fleet being deleted: it is leaving already.
+fn leaving() -> serde_json::Value {
+    let mut going = listed("retired-prod", &[("cfdeploy:fleet", "shop")]);
+    going["StackStatus"] = "DELETE_IN_PROGRESS".into();
+    going
+}
+
 #[test]
 fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() {
     let replay = Replay::start(|r| {
@@ -264,6 +271,7 @@ fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() 
                         listed("legacy-prod", &[("team", "platform"), ("cfdeploy:fleet", "shop")]),
                         listed("untagged-prod", &[]),
                         nested(),
+                        leaving(),
                     ],
                 }),
                 Some(other) => panic!("unexpected token {other}"),
@@ -296,7 +304,7 @@ fn a_fleets_stacks_are_found_on_every_page_of_the_regions_stacks_by_their_tag() 
     assert_eq!(
         listed,
         [("orders-prod", "update"), ("legacy-prod", "not-in-config")],
-        "the fleet's other stack, from the second page; another fleet's, untagged and nested stacks are not this fleet's"
+        "the fleet's other stack, from the second page; another fleet's, untagged, nested and leaving stacks are not listed"
     );
     let describes = replay
         .actions()

@@ -9,7 +9,9 @@ use crate::cfn::CloudFormation;
 use crate::config::{StackSpec, FLEET_TAG};
 use crate::delete::{self, Fate, Refusal, Target};
 use crate::guard::StatefulTypes;
-use crate::model::{Action, Fingerprint, PlanStatus, ResourceChange, Stack, StackPlan};
+use crate::model::{
+    Action, Fingerprint, PlanStatus, ResourceChange, Stack, StackPlan, StackStatus,
+};
 
 /// What to do about stacks that left the config.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,7 +82,11 @@ pub async fn left_the_config<C: CloudFormation>(
         for stack in deployed {
             // A nested stack carries its parent's tags, fleet tag included: it goes (or stays)
             // with its parent, never on its own.
-            if names.contains(stack.name.as_str()) || stack.parent_id.is_some() {
+            // One being deleted already is leaving: nothing to list or plan.
+            if names.contains(stack.name.as_str())
+                || stack.parent_id.is_some()
+                || stack.status == StackStatus::DeleteInProgress
+            {
                 continue;
             }
             let Some(fleet) = fleets.iter().find(|f| tagged(&stack, f.fleet)) else {
