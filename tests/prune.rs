@@ -277,3 +277,34 @@ fn a_stack_back_in_the_config_is_not_deleted_and_a_partial_read_lists_nothing() 
         "not-in-config"
     );
 }
+
+#[test]
+fn every_region_the_config_uses_is_looked_at_for_the_fleets_stacks() {
+    let _g = serial();
+    let (fleet, a, c, d) = (unique("fleet"), unique("a"), unique("c"), unique("d"));
+    let ws = Workspace::new();
+    ws.fixture("templates/t.yaml", "templates/queue-service.yaml");
+    let config = |with_c: bool| {
+        let mut text = format!(
+            "defaults:\n  template: templates/t.yaml\n  parameters: {{ApiToken: x}}\nstacks:\n  {a}:\n    fleet: {fleet}\n    parameters: {{ServiceName: {a}}}\n  {d}:\n    region: eu-west-1\n    parameters: {{ServiceName: {d}}}\n"
+        );
+        if with_c {
+            text.push_str(&format!(
+                "  {c}:\n    fleet: {fleet}\n    region: eu-west-1\n    parameters: {{ServiceName: {c}}}\n"
+            ));
+        }
+        ws.write("stacks.yaml", &text);
+    };
+    config(true);
+    let deployed = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    // c was the fleet's last stack in eu-west-1; the config still uses the region (d).
+    config(false);
+    let out = cfd(&ws, &["plan", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let left = entry(&doc, &c).unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(left["status"], "not-in-config");
+    assert_eq!(left["region"], "eu-west-1");
+    assert!(entry(&doc, &d).is_some_and(|e| e["status"] == "no-changes"));
+}

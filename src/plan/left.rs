@@ -3,7 +3,7 @@
 //! "not in config"; with `--prune` their deletion is planned (what goes, what stays, what the
 //! guard says), to be executed by `apply` like any other reviewed change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::cfn::CloudFormation;
 use crate::config::{StackSpec, FLEET_TAG};
@@ -25,8 +25,8 @@ pub enum LeftOptions {
     Prune,
 }
 
-/// A fleet of the config in one region, and what judges its stacks' deletion.
-struct FleetRegion<'a> {
+/// A fleet of the config, and what judges its stacks' deletion.
+struct Declared<'a> {
     fleet: &'a str,
     /// Where the fleet is declared, shown as the entry's source.
     origin: String,
@@ -35,6 +35,8 @@ struct FleetRegion<'a> {
 
 /// The plan entries of the fleets' stacks that no file of the config declares, and notes for
 /// the fleets that could not be looked at (the run read only part of them, or listing failed).
+/// Every region the config uses is looked at, for every fleet: a region whose last stack of a
+/// fleet left the config is still one the config names.
 pub async fn left_the_config<C: CloudFormation>(
     cfn: &C,
     specs: &[StackSpec],
@@ -45,7 +47,7 @@ pub async fn left_the_config<C: CloudFormation>(
         return (Vec::new(), notes);
     }
     let names: BTreeSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-    let mut regions: BTreeMap<&str, Vec<FleetRegion<'_>>> = BTreeMap::new();
+    let mut fleets: Vec<Declared<'_>> = Vec::new();
     for spec in specs {
         let Some(fleet) = &spec.fleet else { continue };
         if !fleet.covered {
@@ -59,17 +61,21 @@ pub async fn left_the_config<C: CloudFormation>(
             }
             continue;
         }
-        let fleets = regions.entry(spec.region.as_str()).or_default();
         if !fleets.iter().any(|f| f.fleet == fleet.name) {
-            fleets.push(FleetRegion {
+            fleets.push(Declared {
                 fleet: &fleet.name,
                 origin: fleet.origin.display().to_string(),
                 stateful: &spec.stateful_types,
             });
         }
     }
+    let regions: BTreeSet<&str> = if fleets.is_empty() {
+        BTreeSet::new()
+    } else {
+        specs.iter().map(|s| s.region.as_str()).collect()
+    };
     let mut entries = Vec::new();
-    for (region, fleets) in regions {
+    for region in regions {
         let deployed = match cfn.describe_stacks(region).await {
             Ok(stacks) => stacks,
             Err(e) => {
@@ -106,7 +112,7 @@ fn tagged(stack: &Stack, fleet: &str) -> bool {
     stack.tags.iter().any(|(k, v)| k == FLEET_TAG && v == fleet)
 }
 
-fn entry(stack: &Stack, region: &str, fleet: &FleetRegion<'_>) -> StackPlan {
+fn entry(stack: &Stack, region: &str, fleet: &Declared<'_>) -> StackPlan {
     let mut entry = StackPlan::new(&stack.name, region, &fleet.origin, PlanStatus::NotInConfig);
     entry.stack_id = Some(stack.stack_id.clone());
     entry.fingerprint = Fingerprint {

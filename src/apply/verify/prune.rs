@@ -22,23 +22,24 @@ pub struct FleetRule {
     pub stateful: StatefulTypes,
 }
 
-/// The fleets the config declares, where it was read whole (`Fleet::covered`).
+/// The fleets the config declares, where it was read whole (`Fleet::covered`), in every region
+/// the config uses (as `plan` looks for their stacks).
 pub fn fleet_rules(specs: &[StackSpec]) -> Vec<FleetRule> {
+    let regions: std::collections::BTreeSet<&str> =
+        specs.iter().map(|s| s.region.as_str()).collect();
     let mut rules: Vec<FleetRule> = Vec::new();
     for spec in specs {
         let Some(fleet) = spec.fleet.as_ref().filter(|f| f.covered) else {
             continue;
         };
-        if !rules
-            .iter()
-            .any(|r| r.name == fleet.name && r.region == spec.region)
-        {
-            rules.push(FleetRule {
-                name: fleet.name.clone(),
-                region: spec.region.clone(),
-                stateful: spec.stateful_types.clone(),
-            });
+        if rules.iter().any(|r| r.name == fleet.name) {
+            continue;
         }
+        rules.extend(regions.iter().map(|region| FleetRule {
+            name: fleet.name.clone(),
+            region: region.to_string(),
+            stateful: spec.stateful_types.clone(),
+        }));
     }
     rules
 }
