@@ -691,3 +691,47 @@ fn an_interrupt_while_the_plan_is_verified_starts_no_execution() {
     );
     assert_eq!(e.stack_status(&a).as_deref(), Some("REVIEW_IN_PROGRESS"));
 }
+
+#[test]
+fn a_blocked_stack_is_left_out_of_the_execution_and_a_rerun_refuses_it_at_once() {
+    let _g = serial();
+    let (a, b) = (unique("sfout"), unique("sfout"));
+    let ws = fleet(&[
+        (&a, "templates/queue-service.yaml"),
+        (&b, "templates/orders-table.yaml"),
+    ]);
+    assert_eq!(cfd(&ws, &["apply", "--yes"]).code, 0);
+    // a changes; b's change replaces its table (destructive).
+    let body = std::fs::read_to_string(ws.path().join("stacks.yaml"))
+        .unwrap()
+        .replace("ApiToken: x", "ApiToken: y")
+        .replace(
+            &format!("parameters: {{ServiceName: {b}}}"),
+            &format!("parameters: {{ServiceName: {b}, KeyName: order_id}}"),
+        );
+    ws.write("stacks.yaml", &body);
+    assert_eq!(cfd(&ws, &["plan", "--out", "plan.json"]).code, 0);
+    let first = cfd(&ws, APPLY);
+    assert_eq!(first.code, 3, "{}\n{}", first.stdout, first.stderr);
+    let doc = json(&first.stdout);
+    assert_eq!(outcome(&doc, &a)["result"], "updated", "{doc}");
+    assert_eq!(outcome(&doc, &b)["result"], "blocked", "{doc}");
+
+    // Allowed now, but its reviewed change set went with the blocked run, and the plan's
+    // execution ran without it: refused at once (plan again), never waited for.
+    let mut args = APPLY.to_vec();
+    args.push("--allow-destructive");
+    let started = Instant::now();
+    let again = cfd(&ws, &args);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let doc = json(&again.stdout);
+    assert_eq!(outcome(&doc, &a)["result"], "updated", "{doc}");
+    let o = outcome(&doc, &b);
+    assert_eq!(o["result"], "refused", "{o}");
+    assert!(o["message"].as_str().unwrap().contains("plan again"), "{o}");
+    assert_eq!(
+        Emulator::shared().stack_status(&b).as_deref(),
+        Some("CREATE_COMPLETE"),
+        "b was never updated"
+    );
+}

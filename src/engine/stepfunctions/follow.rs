@@ -105,7 +105,18 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
                 .map(|n| (n.1, r))
         });
         let pending = match (&s.action, run, named) {
-            (StackAction::Execute { create, .. }, Some(Ok(run)), _) => Some((*create, run)),
+            (StackAction::Execute { create, .. }, Some(Ok(run)), Some(_)) => Some((*create, run)),
+            // The plan's execution exists already, started without this stack (refused by
+            // the run that started it): a second one cannot start under the plan's name.
+            (StackAction::Execute { .. }, Some(Ok(run)), None) => {
+                let why = format!(
+                    "not part of this plan's execution {} (it was not verified when that started); nothing was executed — plan again",
+                    run.name
+                );
+                let o = outcome(s, OutcomeKind::Refused, None, 0.0, Some(why));
+                tasks.spawn(async move { (i, o) });
+                continue;
+            }
             (StackAction::Execute { .. }, Some(Err((kind, why))), _) => {
                 let o = outcome(s, *kind, None, 0.0, Some(why.clone()));
                 tasks.spawn(async move { (i, o) });
