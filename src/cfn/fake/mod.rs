@@ -13,6 +13,7 @@ mod api;
 mod control;
 mod listing;
 mod operations;
+mod sfn;
 
 use operations::{step, steps, Op, QUEUE};
 
@@ -122,6 +123,8 @@ struct State {
     tokens: Vec<String>,
     /// Drifted resources by stack, as drift detection reports them.
     drifts: HashMap<String, Vec<crate::model::ResourceDrift>>,
+    /// Step Functions: state machines and executions.
+    sfn: sfn::Sfn,
     counter: u64,
 }
 

@@ -238,3 +238,6 @@ pub async fn follow<C: CloudFormation + StepFunctions>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
