@@ -1166,4 +1166,5 @@ async fn a_swapped_change_set_without_a_stack_id_is_caught_by_the_change_sets_ow
 }
 
 mod order;
+mod prune;
 mod watching;

@@ -237,7 +237,6 @@ impl FakeCfn {
         }
     }
 
-    /// The deployed template GetTemplate returns.
     /// What DescribeStacks reports the stack outputs.
     pub fn set_outputs(&self, stack: &str, outputs: &[(&str, &str)]) {
         if let Some(s) = find_mut(&mut self.state().stacks, stack) {
@@ -262,6 +261,14 @@ impl FakeCfn {
             .push(drift);
     }
 
+    /// Makes the stack a nested stack of `parent` (its `ParentId`).
+    pub fn set_parent(&self, stack: &str, parent: &str) {
+        if let Some(s) = find_mut(&mut self.state().stacks, stack) {
+            s.stack.parent_id = Some(parent.to_string());
+        }
+    }
+
+    /// The deployed template GetTemplate returns.
     pub fn set_template(&self, stack: &str, body: &str) {
         self.state()
             .deployed_templates
