@@ -8,9 +8,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::cfn::change_set::{delete_quietly, wait_and_read, ChangeSetError, ChangeSetOutcome};
+use crate::cfn::change_set::{delete_quietly, wait_and_read, ChangeSetOutcome};
 use crate::cfn::pacer::Pacer;
-use crate::cfn::{CfnError, ChangeSetRequest, ChangeSetType, CloudFormation};
+use crate::cfn::{ChangeSetRequest, ChangeSetType, CloudFormation};
 use crate::config::StackSpec;
 use crate::diff;
 use crate::fingerprint::{deployed_parameters_sha256, parameters_sha256, sha256_hex};
@@ -19,6 +19,7 @@ use crate::model::{Family, Fingerprint, Plan, PlanStatus, StackPlan};
 use crate::poll::PollOptions;
 use crate::run::{request_token, RunContext, Step};
 use crate::signals::Interrupt;
+pub(crate) use explain::StackProblem;
 use explain::{explain_create_error, recoverable_create_error, unusable};
 pub use left::LeftOptions;
 
@@ -170,25 +171,6 @@ fn base_plan(spec: &StackSpec) -> StackPlan {
         .collect();
     plan.mask = spec.mask.iter().map(|r| r.as_str().to_string()).collect();
     plan
-}
-
-/// Why a stack could not be planned; becomes the stack's `error`.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StackProblem {
-    #[error("{0}")]
-    Cfn(#[from] CfnError),
-    #[error("{0}")]
-    State(String),
-}
-
-impl From<ChangeSetError> for StackProblem {
-    fn from(e: ChangeSetError) -> StackProblem {
-        match e {
-            ChangeSetError::Cfn(e) => StackProblem::Cfn(e),
-            ChangeSetError::Timeout(why) => StackProblem::State(why),
-            ChangeSetError::Interrupted => StackProblem::State(e.to_string()),
-        }
-    }
 }
 
 /// How a stack's planning waits: for the change set (`poll`, `interrupt`) and for a request permit

@@ -1,5 +1,7 @@
-//! What a stack's planning says when CloudFormation will not make its change set, and why.
+//! What a stack's planning says when CloudFormation will not make its change set, and why; and
+//! the one error type a stack's planning ends with.
 
+use crate::cfn::change_set::ChangeSetError;
 use crate::cfn::CfnError;
 use crate::model::Stack;
 
@@ -37,4 +39,23 @@ pub(super) fn explain_create_error(e: &CfnError) -> String {
         _ => "",
     };
     format!("{e}{hint}")
+}
+
+/// Why a stack could not be planned; becomes the stack's `error`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StackProblem {
+    #[error("{0}")]
+    Cfn(#[from] CfnError),
+    #[error("{0}")]
+    State(String),
+}
+
+impl From<ChangeSetError> for StackProblem {
+    fn from(e: ChangeSetError) -> StackProblem {
+        match e {
+            ChangeSetError::Cfn(e) => StackProblem::Cfn(e),
+            ChangeSetError::Timeout(why) => StackProblem::State(why),
+            ChangeSetError::Interrupted => StackProblem::State(e.to_string()),
+        }
+    }
 }
