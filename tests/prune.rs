@@ -308,3 +308,52 @@ fn every_region_the_config_uses_is_looked_at_for_the_fleets_stacks() {
     assert_eq!(left["region"], "eu-west-1");
     assert!(entry(&doc, &d).is_some_and(|e| e["status"] == "no-changes"));
 }
+
+#[test]
+fn a_stack_moved_to_another_region_has_left_the_old_one() {
+    let _g = serial();
+    let (fleet, stay, moved) = (unique("fleet"), unique("stay"), unique("moved"));
+    let ws = Workspace::new();
+    ws.write(
+        "templates/t.yaml",
+        "Resources:\n  Topic: {Type: AWS::SNS::Topic}\n",
+    );
+    let config = |region: &str| {
+        ws.write(
+            "stacks.yaml",
+            &format!(
+                "defaults:\n  fleet: {fleet}\n  template: templates/t.yaml\nstacks:\n  {stay}: {{}}\n  {moved}:\n    region: {region}\n"
+            ),
+        );
+    };
+    config("us-east-1");
+    assert_eq!(cfd(&ws, &["apply", "--yes"]).code, 0);
+    config("eu-west-1");
+    let moved_now = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(moved_now.code, 0, "{}", moved_now.stderr);
+    let p = cfd(
+        &ws,
+        &["plan", "--prune", "--out", "prune.json", "--format", "json"],
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let doc = json(&p.stdout);
+    let old = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == moved.as_str() && s["region"] == "us-east-1")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(old["status"], "delete", "{old}");
+    let applied = cfd(&ws, &["apply", "--plan", "prune.json", "--format", "json"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    // The old copy is gone; the new one stays, the config's.
+    let after = json(&cfd(&ws, &["plan", "--format", "json"]).stdout);
+    let copies: Vec<&str> = after["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stack"] == moved.as_str())
+        .map(|s| s["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(copies, ["eu-west-1"], "{after}");
+}

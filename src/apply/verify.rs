@@ -135,7 +135,7 @@ async fn decide<C: CloudFormation>(
         }
         PlanStatus::Delete => {
             let judged = prune::Judged {
-                in_config: spec.is_some(),
+                in_config: spec.is_some_and(|s| s.region == entry.region),
                 fleets,
                 allow_destructive,
             };

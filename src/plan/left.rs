@@ -46,7 +46,12 @@ pub async fn left_the_config<C: CloudFormation>(
     if options == LeftOptions::Skip {
         return (Vec::new(), notes);
     }
-    let names: BTreeSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    // A stack is the config's by name and region: one the config moved to another region is
+    // still deployed in the old one, and has left it there.
+    let declared: BTreeSet<(&str, &str)> = specs
+        .iter()
+        .map(|s| (s.name.as_str(), s.region.as_str()))
+        .collect();
     let mut fleets: Vec<Declared<'_>> = Vec::new();
     for spec in specs {
         let Some(fleet) = &spec.fleet else { continue };
@@ -89,7 +94,7 @@ pub async fn left_the_config<C: CloudFormation>(
             // A nested stack carries its parent's tags, fleet tag included: it goes (or stays)
             // with its parent, never on its own.
             // One being deleted already is leaving: nothing to list or plan.
-            if names.contains(stack.name.as_str())
+            if declared.contains(&(stack.name.as_str(), region))
                 || stack.parent_id.is_some()
                 || stack.status == StackStatus::DeleteInProgress
             {
