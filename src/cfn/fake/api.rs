@@ -9,19 +9,7 @@ use crate::model::{
 
 impl CloudFormation for FakeCfn {
     async fn describe_stack(&self, _: &str, stack: &str) -> Result<Option<Stack>, CfnError> {
-        let lost = self.enter("DescribeStacks", stack)?;
-        let mut st = self.state();
-        FakeCfn::advance(&mut st, stack);
-        let found = find(&st.stacks, stack)
-            .filter(|s| s.stack.status != StackStatus::DeleteComplete || s.stack.stack_id == stack)
-            .map(|s| Stack {
-                termination_protection: s.termination_protection,
-                ..s.stack.clone()
-            });
-        if lost {
-            return Err(FakeCfn::lost("DescribeStacks"));
-        }
-        Ok(found)
+        self.one_stack(stack)
     }
 
     async fn get_template(&self, _: &str, stack: &str) -> Result<String, CfnError> {

@@ -1,6 +1,7 @@
-//! The fake's ListStacks (the clock of a fleet's watching) and DescribeStacks of a whole region.
+//! The fake's ListStacks (the clock of a fleet's watching) and DescribeStacks, of one stack or of a
+//! whole region.
 
-use super::FakeCfn;
+use super::{find, FakeCfn};
 use crate::cfn::CfnError;
 use crate::model::{ListedStack, Stack, StackStatus};
 
@@ -56,5 +57,22 @@ impl FakeCfn {
             return Err(FakeCfn::lost("DescribeStacks"));
         }
         Ok(stacks)
+    }
+
+    /// `DescribeStacks` of one stack: time passes for it first, as between two reads.
+    pub(super) fn one_stack(&self, stack: &str) -> Result<Option<Stack>, CfnError> {
+        let lost = self.enter("DescribeStacks", stack)?;
+        let mut st = self.state();
+        FakeCfn::advance(&mut st, stack);
+        let found = find(&st.stacks, stack)
+            .filter(|s| s.stack.status != StackStatus::DeleteComplete || s.stack.stack_id == stack)
+            .map(|s| Stack {
+                termination_protection: s.termination_protection,
+                ..s.stack.clone()
+            });
+        if lost {
+            return Err(FakeCfn::lost("DescribeStacks"));
+        }
+        Ok(found)
     }
 }
