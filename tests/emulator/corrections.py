@@ -468,7 +468,9 @@ def stack_parameters(stack: cfm.Stack) -> dict[str, str]:
 
 
 def stack_template(stack: cfm.Stack) -> dict[str, Any]:
-    return stack.template_dict if stack.template else {}
+    # Parsed again from the body: moto's resource parsing writes into `template_dict` (an empty
+    # `Properties` for a resource without one), which made an unchanged template look changed.
+    return cfm.Stack.parse_template(stack.template) if stack.template else {}
 
 
 def find_change_set(backend, change_set_name: str, stack_name: str | None) -> EmuChangeSet:

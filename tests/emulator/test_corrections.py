@@ -220,6 +220,14 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(previous["Status"], "FAILED")
         self.assertIn("didn't contain changes", previous["StatusReason"])
 
+    def test_a_resource_without_properties_does_not_make_an_unchanged_template_a_change(self):
+        stack = self.name()
+        bare = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+        self.deploy(stack, template=bare, params={})
+        again = self.wait_change_set(self.change_set(stack, bare, kind="UPDATE", params={}))
+        self.assertEqual(again["Status"], "FAILED")
+        self.assertIn("didn't contain changes", again["StatusReason"])
+
     def test_a_failed_or_executed_change_set_cannot_be_executed(self):
         stack = self.name()
         self.deploy(stack)
