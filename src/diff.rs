@@ -10,20 +10,47 @@ use crate::model::{ParameterChange, ResourceChange, ValueChange};
 /// Lines of context around each change in a template diff.
 const CONTEXT_LINES: usize = 3;
 
+/// A line longer than this marks a JSON template written on few lines (minified, or generated):
+/// a diff of its lines would show the whole template as one changed line.
+const LONG_LINE: usize = 160;
+
 /// A unified diff from the deployed template to the new one, or `None` when they are the same.
+/// JSON templates with long lines are laid out one value a line (keys sorted) on both sides
+/// first, and the header says so: the diff then shows the values that changed.
 pub fn template_diff(deployed: &str, new: &str, new_name: &str) -> Option<String> {
     if normalize(deployed) == normalize(new) {
         return None;
     }
-    let deployed = normalize(deployed);
-    let new = normalize(new);
+    let (deployed, new, new_name) = match (laid_out(deployed, new), laid_out(new, deployed)) {
+        (Some(d), Some(n)) if d == n => return None,
+        (Some(d), Some(n)) => (d, n, format!("{new_name} (JSON laid out one value a line)")),
+        _ => (normalize(deployed), normalize(new), new_name.to_string()),
+    };
     let diff = TextDiff::from_lines(&deployed, &new);
     let text = diff
         .unified_diff()
         .context_radius(CONTEXT_LINES)
-        .header("deployed", new_name)
+        .header("deployed", &new_name)
         .to_string();
     Some(text)
+}
+
+/// `text` laid out one value a line, when it and `other` are both JSON objects and either has a
+/// long line.
+fn laid_out(text: &str, other: &str) -> Option<String> {
+    let long = |t: &str| t.lines().any(|l| l.chars().count() > LONG_LINE);
+    if !long(text) && !long(other) {
+        return None;
+    }
+    let parse = |t: &str| {
+        serde_json::from_str::<serde_json::Value>(t)
+            .ok()
+            .filter(|v| v.is_object())
+    };
+    parse(other)?;
+    let mut pretty = serde_json::to_string_pretty(&parse(text)?).ok()?;
+    pretty.push('\n');
+    Some(pretty)
 }
 
 /// Line endings and a missing final newline are not changes anyone cares about.
@@ -213,5 +240,39 @@ mod tests {
         let d = template_diff("a\nb\nc\n", "a\nB\nc\n", "t.yaml").unwrap();
         assert!(d.contains("-b\n+B\n"), "{d}");
         assert!(d.starts_with("--- deployed\n+++ t.yaml\n"), "{d}");
+    }
+
+    #[test]
+    fn a_minified_json_template_is_diffed_one_value_a_line() {
+        let policy = format!("arn:aws:sqs:us-east-1:123456789012:{}", "q".repeat(150));
+        let deployed = format!(
+            r#"{{"Resources":{{"Q":{{"Type":"AWS::SQS::Queue","Properties":{{"DelaySeconds":5,"RedriveAllowPolicy":"{policy}"}}}}}}}}"#
+        );
+        let new = deployed.replace("\"DelaySeconds\":5", "\"DelaySeconds\":10");
+        let d = template_diff(&deployed, &new, "t.json").unwrap();
+        assert!(
+            d.starts_with("--- deployed\n+++ t.json (JSON laid out one value a line)\n"),
+            "{d}"
+        );
+        assert!(
+            d.contains("-        \"DelaySeconds\": 5,\n+        \"DelaySeconds\": 10,\n"),
+            "{d}"
+        );
+        assert!(
+            !d.contains(&format!("-{deployed}")),
+            "not one changed line: {d}"
+        );
+        // The same values laid out differently are no change at all.
+        let spaced = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(&deployed).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(template_diff(&deployed, &spaced, "t.json"), None);
+        // Short JSON and YAML keep their own lines.
+        let d = template_diff("{\"a\": 1}", "{\"a\": 2}", "t.json").unwrap();
+        assert!(d.contains("+++ t.json\n"), "{d}");
+        let long_yaml = format!("Resources: {{}}\n# {}\n", "x".repeat(200));
+        let d = template_diff(&long_yaml, "Resources: {}\n", "t.yaml").unwrap();
+        assert!(d.contains("+++ t.yaml\n"), "{d}");
     }
 }
