@@ -207,7 +207,8 @@ pub enum Command {
   # print the body instead of posting it
   cfdeploy comment --plan plan.json --dry-run")]
     Comment(CommentArgs),
-    /// The Step Functions engine: deploy its state machine, print its IAM policies, stop a run.
+    /// The Step Functions engine: deploy its state machine, print its IAM policies, see or stop a
+    /// plan's executions.
     #[command(after_help = "Examples:
   # create or update the state machine in a region
   cfdeploy engine deploy --region us-east-1 --role-arn \"$ROLE_ARN\"
