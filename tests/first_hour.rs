@@ -132,6 +132,18 @@ fn usage_errors_exit_64_never_2() {
     let help = cfd(&ws, &["--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("Usage:"));
+    // A budget of no failures says what the flag counts and what to pass instead.
+    let zero = cfd(
+        &ws,
+        &["apply", "--plan", "plan.json", "--max-failures", "0"],
+    );
+    assert_eq!(zero.code, 64, "{}", zero.stderr);
+    assert!(
+        zero.stderr
+            .contains("1 (the default) stops it at the first failure"),
+        "{}",
+        zero.stderr
+    );
 }
 
 #[test]

@@ -43,8 +43,9 @@ pub struct ApplyArgs {
     /// wave].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub max_in_flight: Option<u16>,
-    /// Stop starting new stacks after this many failures (in-flight ones finish).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Stop starting new stacks after this many failures (in-flight ones finish); 1, the
+    /// default, stops the rollout at the first failure.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = failure_budget)]
     pub max_failures: u16,
     /// Apply the first N stacks with changes alone, and the rest only if they succeed [default: 1
     /// when more than one stack changes; 0 turns it off].
@@ -96,4 +97,16 @@ pub struct PlanArgs {
     /// file is written. Without --out, plan otherwise removes what it made: it is read-only.
     #[arg(long)]
     pub keep_change_sets: bool,
+}
+
+/// `--max-failures`: a count of failures that stops the rollout, so at least 1.
+fn failure_budget(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(0) => Err(
+            "the rollout stops once this many stacks have failed, so 0 would stop it before anything starts; 1 (the default) stops it at the first failure"
+                .to_string(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a count of failed stacks from 1 to {}", u16::MAX)),
+    }
 }
