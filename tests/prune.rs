@@ -357,3 +357,79 @@ fn a_stack_moved_to_another_region_has_left_the_old_one() {
         .collect();
     assert_eq!(copies, ["eu-west-1"], "{after}");
 }
+
+#[test]
+fn a_region_being_retired_is_looked_in_while_fleet_regions_lists_it() {
+    let _g = serial();
+    let (fleet, stay, last) = (unique("fleet"), unique("stay"), unique("last"));
+    let ws = Workspace::new();
+    ws.write(
+        "templates/t.yaml",
+        "Resources:\n  Topic: {Type: AWS::SNS::Topic}\n",
+    );
+    let config = |with_last: bool, retiring: bool| {
+        let mut text = format!("defaults:\n  fleet: {fleet}\n  template: templates/t.yaml\n");
+        if retiring {
+            text.push_str("  fleet_regions: [ap-south-1]\n");
+        }
+        text.push_str(&format!("stacks:\n  {stay}: {{}}\n"));
+        if with_last {
+            text.push_str(&format!("  {last}:\n    region: ap-south-1\n"));
+        }
+        ws.write("stacks.yaml", &text);
+    };
+    let listed = |ws: &Workspace| {
+        let out = cfd(ws, &["plan", "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        entry(&json(&out.stdout), &last).map(|e| e["status"].as_str().unwrap().to_string())
+    };
+    config(true, false);
+    let deployed = cfd(&ws, &["apply", "--yes"]);
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+
+    // The region's last stack leaves the config, which then names the region nowhere.
+    config(false, false);
+    assert_eq!(
+        listed(&ws),
+        None,
+        "a region the config does not name is not looked in"
+    );
+    config(false, true);
+    assert_eq!(listed(&ws).as_deref(), Some("not-in-config"));
+    let p = cfd(
+        &ws,
+        &["plan", "--prune", "--out", "prune.json", "--format", "json"],
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    let planned = entry(&json(&p.stdout), &last).unwrap().clone();
+    assert_eq!(
+        (planned["status"].as_str(), planned["region"].as_str()),
+        (Some("delete"), Some("ap-south-1")),
+        "{planned}"
+    );
+
+    // Applied with a config that no longer lists the region: refused, nothing deleted.
+    config(false, false);
+    let refused = cfd(&ws, &["apply", "--plan", "prune.json", "--format", "json"]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    let outcome = entry(&json(&refused.stdout), &last).unwrap().clone();
+    assert_eq!(outcome["result"], "refused", "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("`fleet_regions` lists it"),
+        "{outcome}"
+    );
+    config(false, true);
+    assert_eq!(
+        listed(&ws).as_deref(),
+        Some("not-in-config"),
+        "still deployed"
+    );
+
+    // With the region listed, the reviewed deletion runs; then nothing is left to list.
+    let applied = cfd(&ws, &["apply", "--plan", "prune.json", "--format", "json"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(listed(&ws), None);
+}

@@ -1,7 +1,7 @@
 //! What the config knows about stacks beyond each one: the fleets it declares (and whether this
 //! run read all of each), and the regions of the stacks that references read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{resolve, tree, LoadContext, StackSpec};
@@ -40,6 +40,27 @@ pub(super) fn mark_fleets(path: &Path, specs: &mut [StackSpec]) -> Vec<String> {
             };
     }
     problems
+}
+
+/// The regions looked in for the fleets' stacks that left the config, by `plan` and `apply`
+/// alike: none without a fleet read whole (`Fleet::covered`); else every region the config uses,
+/// and those its fleets list in `fleet_regions` (a region being retired).
+pub fn fleet_regions(specs: &[StackSpec]) -> BTreeSet<String> {
+    let fleets: Vec<&super::Fleet> = specs
+        .iter()
+        .filter_map(|s| s.fleet.as_ref())
+        .filter(|f| f.covered)
+        .collect();
+    if fleets.is_empty() {
+        return BTreeSet::new();
+    }
+    let listed = fleets.iter().flat_map(|f| f.regions.iter());
+    specs
+        .iter()
+        .map(|s| &s.region)
+        .chain(listed)
+        .cloned()
+        .collect()
 }
 
 /// Records for each stack the region of every stack of the config its references read, from the

@@ -22,6 +22,7 @@ pub const STACK: &[&str] = &[
     "mask",
     "depends_on",
     "fleet",
+    "fleet_regions",
 ];
 
 /// Keys of `stateful_types`.
@@ -166,7 +167,7 @@ statcks: {}
                 "line 6: unknown key `paramters` in stack `api` (did you mean `parameters`?)",
                 "line 10: unknown key `Termination-Protection` in stack `web` (did you mean `termination_protection`?)",
                 "line 11: unknown key `ad` under `stateful_types` of stack `web` (did you mean `add`?)",
-                "line 12: unknown key `colour` in stack `web` (known keys: template, region, parameters, tags, capabilities, termination_protection, role_arn, notification_arns, template_bucket, allow_destructive, stateful_types, mask, depends_on, fleet)",
+                "line 12: unknown key `colour` in stack `web` (known keys: template, region, parameters, tags, capabilities, termination_protection, role_arn, notification_arns, template_bucket, allow_destructive, stateful_types, mask, depends_on, fleet, fleet_regions)",
                 "line 13: unknown key `statcks` at the top of the file (did you mean `stacks`?)",
             ]
         );

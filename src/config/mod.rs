@@ -8,6 +8,8 @@ mod raw;
 mod resolve;
 mod tree;
 
+pub use fleet::fleet_regions;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,6 +66,9 @@ pub struct Fleet {
     /// This run read every file the declaration covers, so a stack of the fleet missing from
     /// it has left the config (reading one file below a folder's `_defaults.yaml` is not that).
     pub covered: bool,
+    /// Regions looked in for its stacks that left the config besides those the config uses
+    /// (`fleet_regions`).
+    pub regions: Vec<String>,
 }
 
 impl StackSpec {

@@ -61,6 +61,10 @@ pub struct RawStack {
     /// lists the fleet's deployed stacks that are no longer in the config (`--prune` deletes
     /// them). Declare a fleet once, in the `_defaults.yaml` or the file above all its stacks.
     pub fleet: Option<String>,
+    /// Regions where the fleet's stacks that left the config are also looked for, besides those
+    /// its stacks use: list a region here while retiring it (its last stack removed from the
+    /// config), until `plan --prune` and `apply` have deleted what the fleet left there.
+    pub fleet_regions: Option<Vec<String>>,
     /// The file that declares `fleet`.
     #[serde(skip)]
     #[schemars(skip)]
@@ -133,6 +137,9 @@ impl RawStack {
                 defaults.fleet_origin.clone()
             },
             fleet: self.fleet.or_else(|| defaults.fleet.clone()),
+            fleet_regions: self
+                .fleet_regions
+                .or_else(|| defaults.fleet_regions.clone()),
         }
     }
 }

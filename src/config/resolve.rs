@@ -87,6 +87,12 @@ pub(super) fn resolve(
         .map(|a| interpolate("notification_arns", a))
         .collect();
 
+    let fleet_regions: Vec<String> = raw
+        .fleet_regions
+        .iter()
+        .flatten()
+        .map(|r| interpolate("fleet_regions", r))
+        .collect();
     let region = raw
         .region
         .map(|r| interpolate("region", &r))
@@ -184,6 +190,11 @@ pub(super) fn resolve(
         }
     }
 
+    if raw.fleet.is_none() && raw.fleet_regions.is_some() {
+        problems.push(format!(
+            "{at}: `fleet_regions` lists where a fleet's stacks are looked for, but no `fleet` is set; set `fleet` beside it"
+        ));
+    }
     let fleet = raw.fleet.as_ref().map(|name| {
         if let Some(why) = fleet_name_problem(name) {
             problems.push(format!("{at}: fleet `{name}` {why}"));
@@ -203,6 +214,7 @@ pub(super) fn resolve(
                 .clone()
                 .unwrap_or_else(|| file.to_path_buf()),
             covered: true,
+            regions: fleet_regions,
         }
     });
     if !problems.is_empty() {

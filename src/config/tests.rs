@@ -734,6 +734,50 @@ fn a_fleet_tags_its_stacks_and_knows_whether_this_run_read_all_of_it() {
     // One file below the declaring folder: the rest of the fleet was not read.
     let specs = load_with(&dir.path().join("prod/a.yaml"), &[], &[]).unwrap();
     assert!(!specs[0].fleet.as_ref().unwrap().covered);
+    assert!(
+        super::fleet_regions(&specs).is_empty(),
+        "nothing is looked for in a fleet read in part"
+    );
+}
+
+#[test]
+fn a_region_being_retired_is_still_looked_in_for_the_fleets_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "templates/t.yaml", TEMPLATE);
+    write(
+        dir.path(),
+        "_defaults.yaml",
+        "defaults:\n  fleet: shop\n  fleet_regions: [eu-west-1, '${env:OLD_REGION}']\n  template: templates/t.yaml\n",
+    );
+    write(
+        dir.path(),
+        "a.yaml",
+        "stacks:\n  web: {region: us-east-1, parameters: {ServiceName: web}}\n  api: {region: us-east-2, parameters: {ServiceName: api}}\n",
+    );
+    let specs = load_with(dir.path(), &[], &[("OLD_REGION", "ap-south-1")]).unwrap();
+    assert_eq!(
+        specs[0].fleet.as_ref().unwrap().regions,
+        ["eu-west-1", "ap-south-1"]
+    );
+    let regions: Vec<String> = super::fleet_regions(&specs).into_iter().collect();
+    assert_eq!(
+        regions,
+        ["ap-south-1", "eu-west-1", "us-east-1", "us-east-2"]
+    );
+
+    // Without a fleet, the list would be silently unused: a config error instead.
+    write(
+        dir.path(),
+        "_defaults.yaml",
+        "defaults:\n  fleet_regions: [eu-west-1]\n  template: templates/t.yaml\n",
+    );
+    let problems = problems(dir.path());
+    assert!(
+        problems.iter().any(|p| p.contains("stack `web`")
+            && p.contains("`fleet_regions`")
+            && p.contains("no `fleet` is set")),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -35,8 +35,8 @@ struct Declared<'a> {
 
 /// The plan entries of the fleets' stacks that no file of the config declares, and notes for
 /// the fleets that could not be looked at (the run read only part of them, or listing failed).
-/// Every region the config uses is looked at, for every fleet: a region whose last stack of a
-/// fleet left the config is still one the config names.
+/// Every region the config uses is looked at, for every fleet (a region whose last stack of a
+/// fleet left the config is still one the config names), and those listed in `fleet_regions`.
 pub async fn left_the_config<C: CloudFormation>(
     cfn: &C,
     specs: &[StackSpec],
@@ -74,13 +74,9 @@ pub async fn left_the_config<C: CloudFormation>(
             });
         }
     }
-    let regions: BTreeSet<&str> = if fleets.is_empty() {
-        BTreeSet::new()
-    } else {
-        specs.iter().map(|s| s.region.as_str()).collect()
-    };
+    let regions = crate::config::fleet_regions(specs);
     let mut entries = Vec::new();
-    for region in regions {
+    for region in regions.iter().map(String::as_str) {
         let deployed = match cfn.describe_stacks(region).await {
             Ok(stacks) => stacks,
             Err(e) => {

@@ -23,10 +23,9 @@ pub struct FleetRule {
 }
 
 /// The fleets the config declares, where it was read whole (`Fleet::covered`), in every region
-/// the config uses (as `plan` looks for their stacks).
+/// `plan` looks in for their stacks (`config::fleet_regions`).
 pub fn fleet_rules(specs: &[StackSpec]) -> Vec<FleetRule> {
-    let regions: std::collections::BTreeSet<&str> =
-        specs.iter().map(|s| s.region.as_str()).collect();
+    let regions = crate::config::fleet_regions(specs);
     let mut rules: Vec<FleetRule> = Vec::new();
     for spec in specs {
         let Some(fleet) = spec.fleet.as_ref().filter(|f| f.covered) else {
@@ -141,7 +140,7 @@ pub(super) async fn decide_deletion<C: CloudFormation>(
             match tagged {
                 None => format!("it no longer carries the `{FLEET_TAG}` tag; nothing was deleted — plan again"),
                 Some(fleet) => format!(
-                    "its `{FLEET_TAG}` tag names `{fleet}`, which is no fleet the config given to apply declares in {} (read whole); nothing was deleted",
+                    "its `{FLEET_TAG}` tag names `{fleet}`, which is no fleet the config given to apply declares in {} (read whole; a region no stack of the config uses counts only while the fleet's `fleet_regions` lists it); nothing was deleted",
                     entry.region
                 ),
             },
