@@ -246,6 +246,65 @@ pub async fn package<C: CloudFormation>(
     })
 }
 
+/// What packaging the template `doc` read from `template_path` would fail on, found without
+/// reading an artifact or uploading anything (for `validate`): local paths that do not exist
+/// (nested templates read in turn) and local paths with no `template_bucket` to store them in.
+pub fn problems(doc: &Value, template_path: &Path, has_bucket: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    problems_in(doc, template_path, has_bucket, "", &mut out);
+    out
+}
+
+fn problems_in(
+    doc: &Value,
+    template_path: &Path,
+    has_bucket: bool,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    let folder = template_path.parent().unwrap_or(Path::new("."));
+    for local in find(doc) {
+        let name = format!("{prefix}{}", local.resource);
+        if !has_bucket {
+            out.push(no_bucket(&name, &local));
+            continue;
+        }
+        let path = folder.join(&local.path);
+        if !path.exists() {
+            out.push(not_found(&name, &local, &path));
+            continue;
+        }
+        if local.kind == Kind::Template {
+            let nested = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| crate::yaml::template_to_json(&text).map_err(|e| e.to_string()));
+            match nested {
+                Ok(nested) => problems_in(&nested, &path, has_bucket, &format!("{name}/"), out),
+                Err(e) => out.push(format!(
+                    "resource {name}: nested template `{}` is not valid: {e}",
+                    local.path
+                )),
+            }
+        }
+    }
+}
+
+fn no_bucket(name: &str, local: &Local) -> String {
+    format!(
+        "resource {name} points {} at the local path `{}`; set `template_bucket` for the stack so cfdeploy can upload it",
+        local.property, local.path
+    )
+}
+
+fn not_found(name: &str, local: &Local, path: &Path) -> String {
+    format!(
+        "resource {name}: {} `{}` not found (looked for {})",
+        local.property,
+        local.path,
+        path.display()
+    )
+}
+
 /// Packages one template (and, through `Box::pin`, its nested ones); `None` when it has no local
 /// artifacts. `prefix` names the nested stack the resources are in.
 #[allow(clippy::too_many_arguments)]
@@ -271,19 +330,11 @@ fn package_doc<'a, C: CloudFormation>(
         for local in locals {
             let name = format!("{prefix}{}", local.resource);
             let Some(bucket) = bucket else {
-                return Err(PackageError(format!(
-                    "resource {name} points {} at the local path `{}`; set `template_bucket` for the stack so cfdeploy can upload it",
-                    local.property, local.path
-                )));
+                return Err(PackageError(no_bucket(&name, &local)));
             };
             let path = folder.join(&local.path);
             if !path.exists() {
-                return Err(PackageError(format!(
-                    "resource {name}: {} `{}` not found (looked for {})",
-                    local.property,
-                    local.path,
-                    path.display()
-                )));
+                return Err(PackageError(not_found(&name, &local, &path)));
             }
             let unreadable = |e: std::io::Error| {
                 PackageError(format!(

@@ -444,6 +444,30 @@ fn validate_checks_everything_plan_would_with_no_aws_call() {
         "{}",
         value.stderr
     );
+
+    // A local artifact that is not there, as plan would find when packaging it.
+    ws.write(
+        "templates/fn.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Code: ./lambda, Handler: app.handler, Runtime: python3.12, Role: r}\n",
+    );
+    ws.write(
+        "stacks.yaml",
+        "stacks:\n  fn:\n    template: templates/fn.yaml\n    template_bucket: artifacts\n",
+    );
+    let artifact = validate();
+    assert_eq!(artifact.code, 1, "{}", artifact.stderr);
+    assert!(
+        artifact.stderr.contains(
+            "stacks.yaml: stack `fn`: templates/fn.yaml: resource Fn: Code `./lambda` not found"
+        ),
+        "{}",
+        artifact.stderr
+    );
+    ws.write(
+        "templates/lambda/app.py",
+        "def handler(e, c):\n    return 1\n",
+    );
+    assert_eq!(validate().code, 0);
 }
 
 #[test]

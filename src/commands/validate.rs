@@ -52,6 +52,26 @@ async fn check_config(ctx: &Context) -> Result<Exit> {
             return Ok(Exit::Ok);
         }
     };
+    // Local artifacts (`Code: ./src`, nested templates) are checked as `plan` would package
+    // them, short of reading and uploading.
+    let mut problems: Vec<String> = Vec::new();
+    for spec in &stacks {
+        let Ok(doc) = crate::yaml::template_to_json(&spec.template.body) else {
+            continue;
+        };
+        let has_bucket = spec.template_bucket.is_some();
+        for p in crate::package::problems(&doc, &spec.template_path, has_bucket) {
+            problems.push(format!(
+                "{}: stack `{}`: {}: {p}",
+                spec.source.display(),
+                spec.name,
+                spec.template_path.display()
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::config::ConfigError { problems }.into());
+    }
     let templates: std::collections::BTreeSet<&std::path::Path> =
         stacks.iter().map(|s| s.template_path.as_path()).collect();
     super::say(&format!(

@@ -31,6 +31,40 @@ fn doc(dir: &Path) -> Value {
 }
 
 #[test]
+fn what_packaging_would_fail_on_is_found_without_uploading() {
+    let dir = tree();
+    let template = dir.path().join("template.yaml");
+    assert_eq!(
+        problems(&doc(dir.path()), &template, true),
+        Vec::<String>::new()
+    );
+    let without_bucket = problems(&doc(dir.path()), &template, false);
+    assert_eq!(without_bucket.len(), 4, "{without_bucket:?}");
+    assert!(
+        without_bucket.iter().any(|p| p.starts_with(
+            "resource Fn points CodeUri at the local path `./src`; set `template_bucket`"
+        )),
+        "{without_bucket:?}"
+    );
+    // A missing folder, and one missing inside a nested template, named by where they are.
+    std::fs::remove_dir_all(dir.path().join("src")).unwrap();
+    let missing = problems(&doc(dir.path()), &template, true);
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert!(
+        missing
+            .iter()
+            .any(|p| p.starts_with("resource Child/Inner: CodeUri `./src` not found")),
+        "{missing:?}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|p| p.starts_with("resource Plain: Code `src/app.py` not found")),
+        "{missing:?}"
+    );
+}
+
+#[test]
 fn only_local_paths_of_known_properties_are_artifacts() {
     let dir = tree();
     let mut found: Vec<(String, String)> = find(&doc(dir.path()))
