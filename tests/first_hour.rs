@@ -132,6 +132,22 @@ fn usage_errors_exit_64_never_2() {
     let help = cfd(&ws, &["--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("Usage:"));
+    // A config that does not load is said once, as the error, with no warning before it.
+    for command in ["plan", "apply"] {
+        let out = run(cfdeploy(&Emulator::shared().endpoint, ws.path()).args([
+            command,
+            "--config",
+            "missing.yaml",
+        ]));
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(
+            out.stderr.matches("cannot read the stack config").count(),
+            1,
+            "{command}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("WARN"), "{command}: {}", out.stderr);
+    }
     // A budget of no failures says what the flag counts and what to pass instead.
     let zero = cfd(
         &ws,

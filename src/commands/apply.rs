@@ -29,20 +29,28 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<Exit> {
                 "--engine stepfunctions runs a reviewed plan: write one with `cfdeploy plan --out plan.json`, then `apply --plan plan.json --engine stepfunctions`",
             );
         }
+        // Planning now needs the config: one that does not load is this run's error, said once.
+        let selected = match &args.plan {
+            Some(_) => None,
+            None => Some(ctx.selected_stacks().await?),
+        };
         let masker = ctx.masker().await;
         // Planning now prints the identity in the plan's header; a saved plan's apply says it
         // in its own.
-        let (plan, specs, who) = match &args.plan {
-            Some(path) => {
+        let (plan, specs, who) = match (&args.plan, selected) {
+            (Some(path), _) => {
                 let plan = super::saved_plan(ctx, path, "apply")?;
                 let specs = ctx.stacks_for_saved_plan().await?;
                 let who = format!(" · {}", ctx.identity().await?);
                 (plan, specs, who)
             }
-            None => match plan_now(ctx, args, &masker).await? {
-                Some(plan) => (plan, ctx.selected_stacks().await?, String::new()),
-                None => return Ok(Exit::Failure),
-            },
+            (None, selected) => {
+                let specs = selected.unwrap_or_default();
+                match plan_now(ctx, args, specs.clone(), &masker).await? {
+                    Some(plan) => (plan, specs, String::new()),
+                    None => return Ok(Exit::Failure),
+                }
+            }
         };
         // The masks the plan file records apply too (patterns only; it holds no secret values).
         let masker = masker.with_patterns(plan.stacks.iter().flat_map(|s| s.mask.iter()));
@@ -176,8 +184,14 @@ fn report(
 }
 
 /// Plans, shows the plan on stderr, and asks. `None` when the user declined or could not be asked.
-async fn plan_now(ctx: &Context, args: &ApplyArgs, masker: &Masker) -> Result<Option<Plan>> {
-    let plan = super::plan::plan_selected(ctx, args.concurrency, false, false, masker).await?;
+async fn plan_now(
+    ctx: &Context,
+    args: &ApplyArgs,
+    specs: Vec<crate::config::StackSpec>,
+    masker: &Masker,
+) -> Result<Option<Plan>> {
+    let options = (args.concurrency, false, false);
+    let plan = super::plan::plan_selected(ctx, specs, options, masker).await?;
     if *ctx.interrupt().borrow() > 0 {
         super::say("interrupted while planning: nothing was applied");
         return Ok(None);

@@ -23,9 +23,12 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
                 "--prune deletes stacks that left the config, which only a plan of the whole config can tell; drop --stack",
             );
         }
+        // The config first: one that does not load is this run's error, said once.
+        let specs = ctx.selected_stacks().await?;
         let masker = ctx.masker().await;
         let cfn = ctx.cfn().await;
-        let plan = plan_selected(ctx, args.concurrency, args.drift, args.prune, &masker).await?;
+        let options = (args.concurrency, args.drift, args.prune);
+        let plan = plan_selected(ctx, specs, options, &masker).await?;
         tracing::info!(
             calls = cfn.calls(),
             stacks = plan.stacks.len(),
@@ -68,14 +71,13 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<Exit> {
 }
 
 /// Plans the stacks `--stack` selects, saying on stderr how many and under which correlation id.
+/// Plans `specs` (the stacks `--stack` selects) with `(concurrency, drift, prune)`.
 pub async fn plan_selected(
     ctx: &Context,
-    concurrency: u16,
-    drift: bool,
-    prune: bool,
+    specs: Vec<crate::config::StackSpec>,
+    (concurrency, drift, prune): (u16, bool, bool),
     masker: &Masker,
 ) -> Result<Masked<Plan>> {
-    let specs = ctx.selected_stacks().await?;
     let who = ctx.identity().await?;
     let cfn = ctx.cfn().await;
     super::say(&format!(
