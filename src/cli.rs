@@ -42,6 +42,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the stack config is read from when `--config` does not say.
+pub const DEFAULT_CONFIG: &str = "stacks";
+
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Stack config: a YAML file, or a folder whose *.yaml/*.yml files are all read.
@@ -49,7 +52,7 @@ pub struct GlobalArgs {
         help_heading = "Stacks",
         long,
         global = true,
-        default_value = "stacks",
+        default_value = DEFAULT_CONFIG,
         value_name = "PATH"
     )]
     pub config: PathBuf,

@@ -148,6 +148,26 @@ fn usage_errors_exit_64_never_2() {
         );
         assert!(!out.stderr.contains("WARN"), "{command}: {}", out.stderr);
     }
+    // Commands on stacks by name need no config: none where none was named is not worth a
+    // warning; a named one that does not load is (its masks are missing).
+    let by_name = |config: Option<&str>| {
+        let mut cmd = cfdeploy(&Emulator::shared().endpoint, ws.path());
+        cmd.args(["events", "no-such-stack-here"]);
+        if let Some(config) = config {
+            cmd.args(["--config", config]);
+        }
+        run(&mut cmd)
+    };
+    let quiet = by_name(None);
+    assert!(!quiet.stderr.contains("WARN"), "{}", quiet.stderr);
+    let warned = by_name(Some("missing.yaml"));
+    assert!(
+        warned
+            .stderr
+            .contains("are not masked in this run's output"),
+        "{}",
+        warned.stderr
+    );
     // A budget of no failures says what the flag counts and what to pass instead.
     let zero = cfd(
         &ws,

@@ -29,7 +29,14 @@ impl Context {
             Err(_) => match for_masks(true) {
                 Ok(specs) => Masker::for_specs(&specs),
                 Err(e) => {
-                    tracing::warn!(error = %e, "the stack config does not load; only the masks a plan file records apply");
+                    // No config where none was named (commands on stacks by name): nothing to
+                    // mask, nothing to say.
+                    let none_named = self.global.config
+                        == std::path::Path::new(crate::cli::DEFAULT_CONFIG)
+                        && !self.global.config.exists();
+                    if !none_named {
+                        tracing::warn!(problems = %e.problems.join("; "), "the stack config does not load, so its NoEcho values and `mask:` patterns are not masked in this run's output (a plan file's patterns still are)");
+                    }
                     Masker::default()
                 }
             },
