@@ -131,9 +131,22 @@ pub async fn plan<C: CloudFormation>(cfn: &C, target: &Target, retain: &[String]
         ));
         return d;
     };
+    // A failed deletion went part of the way: what it deleted is gone, and neither shown nor
+    // judged again (unread events leave the whole template, the cautious side).
+    let gone = if stack.status == StackStatus::DeleteFailed {
+        watch::deleted_by_failed_deletions(cfn, &target.region, &stack.stack_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(stack = %target.stack, error = %e, "cannot read the events of its failed deletion; every resource of its template is shown");
+                Default::default()
+            })
+    } else {
+        Default::default()
+    };
     d.resources = template
         .resources
         .iter()
+        .filter(|r| !gone.contains(&r.logical_id))
         .map(|r| {
             let fate = if retain.contains(&r.logical_id) {
                 Fate::KeptOnRequest

@@ -177,3 +177,36 @@ fn a_failed_deletion_shows_its_root_cause_and_the_retry_keeps_what_failed() {
     );
     assert_eq!(e.stack_status(&name), None);
 }
+
+#[test]
+fn a_retried_deletion_shows_and_judges_only_what_the_failed_one_left() {
+    let _g = serial();
+    let name = unique("dell");
+    let ws = Workspace::new();
+    ws.write(
+        "templates/t.yaml",
+        "Parameters:\n  ServiceName: {Type: String}\nResources:\n  AlarmTopic:\n    Type: AWS::SNS::Topic\n    Metadata:\n      cfdeploy-emulator:\n        fail-on: [delete]\n        reason: \"Topic has subscriptions in use\"\n  WorkQueue:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: !Sub \"${ServiceName}-work\"}\n",
+    );
+    ws.write(
+        "stacks.yaml",
+        &format!("stacks:\n  {name}:\n    template: templates/t.yaml\n    parameters: {{ServiceName: {name}}}\n"),
+    );
+    deploy(&ws);
+    // The queue is stateful: the first deletion needs the allowance, and deletes it.
+    let first = cfd(&ws, &["delete", &name, "--yes", "--allow-destructive"]);
+    assert_eq!(first.code, 4, "{}\n{}", first.stdout, first.stderr);
+    assert_eq!(
+        Emulator::shared().stack_status(&name).as_deref(),
+        Some("DELETE_FAILED")
+    );
+    // The retry lists what is left, and the queue, gone already, blocks nothing.
+    let retry = cfd(&ws, &["delete", &name, "--yes", "--retain", "AlarmTopic"]);
+    assert_eq!(retry.code, 0, "{}\n{}", retry.stdout, retry.stderr);
+    assert!(!retry.stdout.contains("WorkQueue"), "{}", retry.stdout);
+    assert!(
+        retry.stdout.contains("kept in place: AlarmTopic"),
+        "{}",
+        retry.stdout
+    );
+    assert_eq!(Emulator::shared().stack_status(&name), None);
+}

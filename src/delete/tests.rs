@@ -74,6 +74,44 @@ async fn a_deletion_says_what_goes_and_what_its_policy_keeps() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_retry_after_failed_deletions_shows_only_what_they_left() {
+    let fake = FakeCfn::new().with_stack("api", StackStatus::CreateComplete);
+    fake.set_template(
+        "api",
+        "Resources:\n  Topic: {Type: AWS::SNS::Topic}\n  Queue: {Type: AWS::SQS::Queue}\n  Table: {Type: AWS::DynamoDB::Table}\n  Cache: {Type: AWS::SQS::Queue}\n",
+    );
+    fake.record_events(
+        "api",
+        &[
+            // An update replaced Cache: its old copy was deleted, the new one is deployed.
+            ("", "UPDATE_IN_PROGRESS"),
+            ("Cache", "DELETE_COMPLETE"),
+            ("", "UPDATE_COMPLETE"),
+            // Two deletions, each failing on the topic, deleted the queue, then the table.
+            ("", "DELETE_IN_PROGRESS"),
+            ("Queue", "DELETE_COMPLETE"),
+            ("Topic", "DELETE_FAILED"),
+            ("", "DELETE_FAILED"),
+            ("", "DELETE_IN_PROGRESS"),
+            ("Table", "DELETE_COMPLETE"),
+            ("Topic", "DELETE_FAILED"),
+            ("", "DELETE_FAILED"),
+        ],
+    );
+    let d = plan(&fake, &target("api"), &["Topic".to_string()]).await;
+    let left: Vec<&str> = d.resources.iter().map(|r| r.logical_id.as_str()).collect();
+    assert_eq!(left, ["Cache", "Topic"]);
+    // What is gone is judged no more: the table and queue block nothing; the cache does.
+    assert_eq!(d.refusal, Some(Refusal::Destructive));
+    assert!(d.resources[0].destructive.is_some());
+
+    // Unreadable events leave the whole template: the cautious side.
+    fake.fail("DescribeStackEvents", Fault::Throttle, 100, 0);
+    let d = plan(&fake, &target("api"), &[]).await;
+    assert_eq!(d.resources.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_stateful_resource_without_a_retaining_policy_blocks_the_deletion() {
     let fake = FakeCfn::new().with_stack("db", StackStatus::UpdateComplete);
     fake.set_template("db", "Resources:\n  Table: {Type: AWS::DynamoDB::Table}\n");

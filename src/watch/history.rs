@@ -29,6 +29,28 @@ pub async fn started_with<C: CloudFormation>(
     )
 }
 
+/// The resources a stack's failed deletions deleted already (`DELETE_COMPLETE`), read back
+/// through its events to the last operation that was not a deletion: for a stack in
+/// `DELETE_FAILED`, the deployed template's resources less these are what is left to delete.
+pub async fn deleted_by_failed_deletions<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+) -> Result<std::collections::BTreeSet<String>, CfnError> {
+    let before_deleting =
+        |e: &StackEvent| e.is_stack_event() && !e.status.as_str().starts_with("DELETE_");
+    let events = events_until(cfn, region, stack, |events| {
+        events.iter().any(before_deleting)
+    })
+    .await?;
+    Ok(events
+        .iter()
+        .take_while(|e| !before_deleting(e))
+        .filter(|e| !e.is_stack_event() && e.status.as_str() == "DELETE_COMPLETE")
+        .map(|e| e.logical_id.clone())
+        .collect())
+}
+
 /// Reads the stack's events back to the start of its latest operation and diagnoses it,
 /// following failed nested stacks into their own events (one level). `stack` is what to read
 /// (a name or a stack id); `name` is how the user knows the stack, used in the advice.

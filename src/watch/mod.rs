@@ -14,7 +14,7 @@ use crate::model::{StackEvent, StackStatus};
 use crate::poll::PollOptions;
 
 pub use crate::signals::Interrupt;
-pub use history::{diagnose_stack, started_with};
+pub use history::{deleted_by_failed_deletions, diagnose_stack, started_with};
 pub use lookout::{Lookout, Sighting};
 
 /// Polls between status checks, in case the final stack event was missed.

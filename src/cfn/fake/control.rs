@@ -261,6 +261,24 @@ impl FakeCfn {
             .push(drift);
     }
 
+    /// Appends events to the stack's history, oldest first: `(logical id, status)`, an empty
+    /// logical id for the stack itself (whose status then becomes the stack's).
+    pub fn record_events(&self, stack: &str, events: &[(&str, &str)]) {
+        let mut st = self.state();
+        for (logical, status) in events {
+            st.counter += 1;
+            let n = st.counter;
+            let Some(s) = find_mut(&mut st.stacks, stack) else {
+                return;
+            };
+            let logical = Some(*logical).filter(|l| !l.is_empty());
+            push_event(s, n, logical, QUEUE, status, None);
+            if logical.is_none() {
+                s.stack.status = StackStatus::parse(status);
+            }
+        }
+    }
+
     /// Makes the stack a nested stack of `parent` (its `ParentId`).
     pub fn set_parent(&self, stack: &str, parent: &str) {
         if let Some(s) = find_mut(&mut self.state().stacks, stack) {
