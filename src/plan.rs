@@ -291,7 +291,8 @@ async fn plan_into<C: CloudFormation>(
     let _permit = waits.requests.acquire().await.ok();
     let changes = match outcome {
         Ok(ChangeSetOutcome::Ready(changes, warning)) => {
-            plan.warnings.extend(warning);
+            plan.warnings
+                .extend(warning.map(|w| format!("CloudFormation warns: {w}")));
             changes
         }
         Ok(ChangeSetOutcome::NoChanges) => {
@@ -319,7 +320,7 @@ async fn plan_into<C: CloudFormation>(
     plan.changes = changes;
     diff::structural(&mut plan.changes);
     if waits.drift && change_set_type == ChangeSetType::Update && !plan.changes.is_empty() {
-        if let Err(why) = drift::mark(
+        match drift::mark(
             cfn,
             region,
             &spec.name,
@@ -329,7 +330,8 @@ async fn plan_into<C: CloudFormation>(
         )
         .await
         {
-            plan.warnings.push(why);
+            Ok(untouched) => plan.warnings.extend(untouched),
+            Err(why) => plan.warnings.push(why),
         }
     }
     let no_echo: BTreeSet<String> = spec

@@ -763,9 +763,23 @@ fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
             r#"{{"stack": "{name}", "resource": "WorkQueue", "differences": [{{"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}}]}}"#
         ),
     );
+    // A resource the plan does not change drifted too.
+    emulator.control(
+        "POST",
+        "/_emulator/drift",
+        &format!(
+            r#"{{"stack": "{name}", "resource": "DeadLetterQueue", "differences": [{{"path": "/DelaySeconds", "expected": "0", "actual": "5"}}]}}"#
+        ),
+    );
     let out = plan(&ws, &["--drift", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&out.stdout);
+    assert_eq!(
+        stack(&doc, &name)["warnings"],
+        serde_json::json!([
+            "drifted, and this plan leaves it so: DeadLetterQueue /DelaySeconds: 0 in the template, 5 live"
+        ])
+    );
     let changes = stack(&doc, &name)["changes"].as_array().unwrap().clone();
     let work = changes
         .iter()
@@ -791,9 +805,23 @@ fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
         "{}",
         table.stdout
     );
+    assert!(
+        table
+            .stdout
+            .contains("⚠ drifted, and this plan leaves it so: DeadLetterQueue"),
+        "{}",
+        table.stdout
+    );
     let markdown = plan(&ws, &["--drift", "--format", "markdown"]);
     assert!(
         markdown.stdout.contains("**Drifted:** `WorkQueue`"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown
+            .stdout
+            .contains("> drifted, and this plan leaves it so: DeadLetterQueue"),
         "{}",
         markdown.stdout
     );

@@ -96,7 +96,9 @@ pub struct StackPlan {
     pub no_echo: Vec<String>,
     /// The config's `mask:` patterns for the stack.
     pub mask: Vec<String>,
-    /// What CloudFormation warned about the change set (it may be incomplete, say).
+    /// What a reviewer should know beyond the changes: CloudFormation's warning about the change
+    /// set (it may be incomplete, say), drifted resources the plan leaves drifted, drift that
+    /// could not be told.
     pub warnings: Vec<String>,
     /// Local artifacts packaged for the change set, and whether each changed.
     pub artifacts: Vec<crate::package::Artifact>,
@@ -174,7 +176,7 @@ pub struct PlanSummary {
     pub import: usize,
     /// Changes that remove or replace a stateful resource nothing keeps.
     pub destructive: usize,
-    /// Change sets CloudFormation warned about.
+    /// Warnings of every stack (`StackPlan::warnings`).
     pub warnings: usize,
 }
 

@@ -1,14 +1,16 @@
 //! `plan --drift`: drift detection on a stack the plan changes, and each changed resource whose
 //! live state has drifted from the deployed template marked with how: those are the changes whose
-//! before-values (the template's) are not what is really deployed.
+//! before-values (the template's) are not what is really deployed. Drifted resources the plan
+//! does not change are said too: applying leaves them as they are.
 
 use crate::cfn::CloudFormation;
 use crate::model::{DriftDetection, ResourceChange, ResourceDrift};
 use crate::poll::PollOptions;
 use crate::signals::Interrupt;
 
-/// Detects drift on `stack` and marks the drifted ones of `changes`. An error says why drift
-/// could not be told (the plan itself stands).
+/// Detects drift on `stack` and marks the drifted ones of `changes`; `Ok` carries a warning for
+/// each drifted resource `changes` does not touch. An error says why drift could not be told
+/// (the plan itself stands).
 pub async fn mark<C: CloudFormation>(
     cfn: &C,
     region: &str,
@@ -16,7 +18,7 @@ pub async fn mark<C: CloudFormation>(
     changes: &mut [ResourceChange],
     poll: &PollOptions,
     interrupt: &Interrupt,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let id = cfn
         .detect_stack_drift(region, stack)
         .await
@@ -54,7 +56,17 @@ pub async fn mark<C: CloudFormation>(
             change.drift = Some(describe(d));
         }
     }
-    Ok(())
+    Ok(drifts
+        .iter()
+        .filter(|d| !changes.iter().any(|c| c.logical_id == d.logical_id))
+        .map(|d| {
+            format!(
+                "drifted, and this plan leaves it so: {} {}",
+                d.logical_id,
+                describe(d)
+            )
+        })
+        .collect())
 }
 
 /// `deleted outside CloudFormation`, or each differing property: template value, live value.

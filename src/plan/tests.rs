@@ -692,6 +692,14 @@ async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_ma
                 }],
             },
         );
+        fake.set_drift(
+            "api",
+            crate::model::ResourceDrift {
+                logical_id: "C".into(),
+                status: "DELETED".into(),
+                differences: Vec::new(),
+            },
+        );
         fake
     };
     let (plan, fake) =
@@ -703,6 +711,11 @@ async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_ma
         "drifted, and the live value masked like every other"
     );
     assert_eq!(s.changes[1].drift, None, "B did not drift");
+    assert_eq!(
+        s.warnings,
+        ["drifted, and this plan leaves it so: C deleted outside CloudFormation"],
+        "a drifted resource the plan does not change is said too"
+    );
     assert_eq!(fake.count("DetectStackDrift"), 1);
 
     let (plan, fake) = plan_one(setup(), &[("Name", "api"), ("Token", "secret-token")]).await;

@@ -109,7 +109,7 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         }
     }
     for warning in &stack.warnings {
-        let text = format!("  ⚠ CloudFormation warns: {warning}");
+        let text = format!("  ⚠ {warning}");
         writeln!(
             out,
             "{}",

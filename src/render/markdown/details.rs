@@ -56,11 +56,7 @@ pub(crate) fn stack_details(
         )?;
     }
     for warning in &s.warnings {
-        writeln!(
-            out,
-            "> [!WARNING]\n> CloudFormation warns: {}\n",
-            escape(warning)
-        )?;
+        writeln!(out, "> [!WARNING]\n> {}\n", escape(warning))?;
     }
     for reason in s.changes.iter().filter_map(|c| c.destructive.as_deref()) {
         let allowed = if s.allow_destructive {
