@@ -27,7 +27,7 @@ pub use left::LeftOptions;
 pub struct PlanOptions {
     pub concurrency: usize,
     pub poll: PollOptions,
-    /// `--drift`: detect drift on each stack with changes and mark drifted changes.
+    /// `--drift`: detect drift on each deployed stack; mark drifted changes, warn of the rest.
     pub drift: bool,
     /// Whether to list the fleets' stacks that left the config, and plan their deletion.
     pub left: LeftOptions,
@@ -181,7 +181,7 @@ struct Waits<'a> {
     requests: &'a Semaphore,
     /// Paces the fleet's change set polls: one leads, the others look when it is computed.
     pacer: &'a Pacer,
-    /// Detect drift on stacks with changes (`--drift`).
+    /// Detect drift on every deployed stack planned (`--drift`).
     drift: bool,
 }
 
@@ -299,6 +299,11 @@ async fn plan_into<C: CloudFormation>(
             delete_quietly(cfn, region, &created.arn).await;
             plan.change_set_arn = None;
             plan.status = PlanStatus::NoChanges;
+            if waits.drift {
+                // Nothing to apply, but what is deployed may not be what the template says.
+                let warnings = drift::warnings(cfn, region, &spec.name, &mut [], waits).await;
+                plan.warnings.extend(warnings);
+            }
             return Ok(());
         }
         Ok(ChangeSetOutcome::Failed(reason)) => {
@@ -320,19 +325,8 @@ async fn plan_into<C: CloudFormation>(
     plan.changes = changes;
     diff::structural(&mut plan.changes);
     if waits.drift && change_set_type == ChangeSetType::Update && !plan.changes.is_empty() {
-        match drift::mark(
-            cfn,
-            region,
-            &spec.name,
-            &mut plan.changes,
-            waits.poll,
-            waits.interrupt,
-        )
-        .await
-        {
-            Ok(untouched) => plan.warnings.extend(untouched),
-            Err(why) => plan.warnings.push(why),
-        }
+        let warnings = drift::warnings(cfn, region, &spec.name, &mut plan.changes, waits).await;
+        plan.warnings.extend(warnings);
     }
     let no_echo: BTreeSet<String> = spec
         .template

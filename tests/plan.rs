@@ -832,5 +832,52 @@ fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
         .unwrap()
         .iter()
         .all(|c| c.get("drift").is_none()));
-    emulator.control("DELETE", "/_emulator/drift", "");
+}
+
+#[test]
+fn plan_with_drift_says_when_an_unchanged_stack_drifted() {
+    let name = unique("drifted");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    deploy(&ws);
+    let emulator = Emulator::shared();
+    emulator.control(
+        "POST",
+        "/_emulator/drift",
+        &format!(
+            r#"{{"stack": "{name}", "resource": "WorkQueue", "differences": [{{"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}}]}}"#
+        ),
+    );
+    let out = plan(&ws, &["--drift", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let entry = stack(&doc, &name);
+    assert_eq!(entry["status"], "no-changes", "{entry}");
+    assert_eq!(
+        entry["warnings"],
+        serde_json::json!([
+            "drifted, and this plan leaves it so: WorkQueue /VisibilityTimeout: 30 in the template, 45 live"
+        ])
+    );
+    let table = plan(&ws, &["--drift"]);
+    assert!(
+        table
+            .stdout
+            .contains("⚠ drifted, and this plan leaves it so: WorkQueue"),
+        "{}",
+        table.stdout
+    );
+    let markdown = plan(&ws, &["--drift", "--format", "markdown"]);
+    assert!(
+        markdown.stdout.contains(&format!(
+            "> `{name}`: drifted, and this plan leaves it so: WorkQueue"
+        )),
+        "{}",
+        markdown.stdout
+    );
+    // Without --drift, an unchanged stack is asked nothing.
+    let plain = plan(&ws, &["--format", "json"]);
+    assert_eq!(
+        stack(&json(&plain.stdout), &name)["warnings"],
+        serde_json::json!([])
+    );
 }

@@ -81,8 +81,9 @@ pub struct PlanArgs {
     /// computing takes none.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
-    /// Detect drift on each stack with changes and mark changed resources whose live state
-    /// differs from the template (their before-values are then not what is deployed).
+    /// Detect drift on each deployed stack: changed resources whose live state differs from the
+    /// template are marked (their before-values are not what is deployed), other drifted
+    /// resources are warnings, on unchanged stacks too.
     #[arg(long)]
     pub drift: bool,
     /// Plan the deletion of the fleet's stacks that left the config (deployed with its

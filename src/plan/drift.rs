@@ -1,4 +1,4 @@
-//! `plan --drift`: drift detection on a stack the plan changes, and each changed resource whose
+//! `plan --drift`: drift detection on each deployed stack planned, and each changed resource whose
 //! live state has drifted from the deployed template marked with how: those are the changes whose
 //! before-values (the template's) are not what is really deployed. Drifted resources the plan
 //! does not change are said too: applying leaves them as they are.
@@ -8,10 +8,25 @@ use crate::model::{DriftDetection, ResourceChange, ResourceDrift};
 use crate::poll::PollOptions;
 use crate::signals::Interrupt;
 
+/// Detects drift on `stack`, marks the drifted ones of `changes`, and says, as warnings, which
+/// drifted resources `changes` does not touch, or why drift could not be told.
+pub(super) async fn warnings<C: CloudFormation>(
+    cfn: &C,
+    region: &str,
+    stack: &str,
+    changes: &mut [ResourceChange],
+    waits: &super::Waits<'_>,
+) -> Vec<String> {
+    match mark(cfn, region, stack, changes, waits.poll, waits.interrupt).await {
+        Ok(untouched) => untouched,
+        Err(why) => vec![why],
+    }
+}
+
 /// Detects drift on `stack` and marks the drifted ones of `changes`; `Ok` carries a warning for
 /// each drifted resource `changes` does not touch. An error says why drift could not be told
 /// (the plan itself stands).
-pub async fn mark<C: CloudFormation>(
+async fn mark<C: CloudFormation>(
     cfn: &C,
     region: &str,
     stack: &str,

@@ -118,6 +118,17 @@ pub fn plan_with(
         }
         writeln!(out, "No changes: {}", names.join(", "))?;
         writeln!(out)?;
+        // What an unchanged stack still has to say (drift, with --drift).
+        for s in unchanged.iter().filter(|s| !s.warnings.is_empty()) {
+            for warning in &s.warnings {
+                writeln!(
+                    out,
+                    "> [!WARNING]\n> `{}`: {}\n",
+                    code(&s.stack),
+                    escape(warning)
+                )?;
+            }
+        }
     }
 
     if options.details {

@@ -34,6 +34,18 @@ pub fn plan(out: &mut dyn Write, plan: &Masked<Plan>, style: Style) -> io::Resul
     )
 }
 
+fn warnings(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Result<()> {
+    for warning in &stack.warnings {
+        let text = format!("  ⚠ {warning}");
+        writeln!(
+            out,
+            "{}",
+            paint(style, YELLOW, &super::wrap(&text, style.width, 4))
+        )?;
+    }
+    Ok(())
+}
+
 fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Result<()> {
     let (label, color) = match stack.status {
         PlanStatus::Create => ("CREATE", GREEN),
@@ -75,7 +87,8 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
         writeln!(out, "{}", paint(style, YELLOW, &wrapped))?;
     }
     if !stack.status.has_changes() {
-        return Ok(());
+        // An unchanged stack can still have something to say (drift, with --drift).
+        return warnings(out, stack, style);
     }
     if let Some(name) = &stack.change_set_name {
         writeln!(
@@ -108,14 +121,7 @@ fn stack_section(out: &mut dyn Write, stack: &StackPlan, style: Style) -> io::Re
             )?;
         }
     }
-    for warning in &stack.warnings {
-        let text = format!("  ⚠ {warning}");
-        writeln!(
-            out,
-            "{}",
-            paint(style, YELLOW, &super::wrap(&text, style.width, 4))
-        )?;
-    }
+    warnings(out, stack, style)?;
     for reason in stack
         .changes
         .iter()
