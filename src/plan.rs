@@ -288,7 +288,7 @@ async fn plan_into<C: CloudFormation>(
         waits.pacer,
     )
     .await;
-    let _permit = waits.requests.acquire().await.ok();
+    let mut _permit = waits.requests.acquire().await.ok();
     let changes = match outcome {
         Ok(ChangeSetOutcome::Ready(changes, warning)) => {
             plan.warnings
@@ -301,6 +301,8 @@ async fn plan_into<C: CloudFormation>(
             plan.status = PlanStatus::NoChanges;
             if waits.drift {
                 // Nothing to apply, but what is deployed may not be what the template says.
+                // Detection holds no permit while CloudFormation works, as for a change set.
+                _permit = None;
                 let warnings = drift::warnings(cfn, region, &spec.name, &mut [], waits).await;
                 plan.warnings.extend(warnings);
             }
@@ -325,8 +327,11 @@ async fn plan_into<C: CloudFormation>(
     plan.changes = changes;
     diff::structural(&mut plan.changes);
     if waits.drift && change_set_type == ChangeSetType::Update && !plan.changes.is_empty() {
+        // Detection holds no permit while CloudFormation works, as for a change set.
+        _permit = None;
         let warnings = drift::warnings(cfn, region, &spec.name, &mut plan.changes, waits).await;
         plan.warnings.extend(warnings);
+        _permit = waits.requests.acquire().await.ok();
     }
     let no_echo: BTreeSet<String> = spec
         .template

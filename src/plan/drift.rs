@@ -5,8 +5,6 @@
 
 use crate::cfn::CloudFormation;
 use crate::model::{DriftDetection, ResourceChange, ResourceDrift};
-use crate::poll::PollOptions;
-use crate::signals::Interrupt;
 
 /// Detects drift on `stack`, marks the drifted ones of `changes`, and says, as warnings, which
 /// drifted resources `changes` does not touch, or why drift could not be told.
@@ -17,7 +15,7 @@ pub(super) async fn warnings<C: CloudFormation>(
     changes: &mut [ResourceChange],
     waits: &super::Waits<'_>,
 ) -> Vec<String> {
-    match mark(cfn, region, stack, changes, waits.poll, waits.interrupt).await {
+    match mark(cfn, region, stack, changes, waits).await {
         Ok(untouched) => untouched,
         Err(why) => vec![why],
     }
@@ -31,17 +29,24 @@ async fn mark<C: CloudFormation>(
     region: &str,
     stack: &str,
     changes: &mut [ResourceChange],
-    poll: &PollOptions,
-    interrupt: &Interrupt,
+    waits: &super::Waits<'_>,
 ) -> Result<Vec<String>, String> {
+    let (poll, interrupt) = (waits.poll, waits.interrupt);
+    // Each call takes a request permit; the waits between them take none.
+    let permit = || waits.requests.acquire();
+    let started_call = permit().await.ok();
     let id = cfn
         .detect_stack_drift(region, stack)
         .await
         .map_err(|e| format!("drift detection could not start: {e}"))?;
+    drop(started_call);
     let started = tokio::time::Instant::now();
     let mut backoff = poll.backoff();
     loop {
-        match cfn.drift_detection_status(region, &id).await {
+        let call = permit().await.ok();
+        let status = cfn.drift_detection_status(region, &id).await;
+        drop(call);
+        match status {
             Ok(DriftDetection::Complete) => break,
             Ok(DriftDetection::Failed(why)) => {
                 return Err(format!("drift detection failed: {why}"))
@@ -62,10 +67,12 @@ async fn mark<C: CloudFormation>(
             return Err("drift detection interrupted".to_string());
         }
     }
+    let call = permit().await.ok();
     let drifts = cfn
         .resource_drifts(region, stack)
         .await
         .map_err(|e| format!("reading the drifted resources: {e}"))?;
+    drop(call);
     for change in changes.iter_mut() {
         if let Some(d) = drifts.iter().find(|d| d.logical_id == change.logical_id) {
             change.drift = Some(describe(d));
