@@ -494,7 +494,7 @@ fn validate_checks_everything_plan_would_with_no_aws_call() {
     assert_eq!(artifact.code, 1, "{}", artifact.stderr);
     assert!(
         artifact.stderr.contains(
-            "stacks.yaml: stack `fn`: templates/fn.yaml: resource Fn: Code `./lambda` not found"
+            "stacks.yaml: stack `fn`: templates/fn.yaml: line 4: resource Fn: Code `./lambda` not found"
         ),
         "{}",
         artifact.stderr

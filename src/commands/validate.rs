@@ -62,10 +62,9 @@ async fn check_config(ctx: &Context) -> Result<Exit> {
         let has_bucket = spec.template_bucket.is_some();
         for p in crate::package::problems(&doc, &spec.template_path, has_bucket) {
             problems.push(format!(
-                "{}: stack `{}`: {}: {p}",
+                "{}: stack `{}`: {p}",
                 spec.source.display(),
-                spec.name,
-                spec.template_path.display()
+                spec.name
             ));
         }
     }

@@ -41,8 +41,8 @@ fn what_packaging_would_fail_on_is_found_without_uploading() {
     let without_bucket = problems(&doc(dir.path()), &template, false);
     assert_eq!(without_bucket.len(), 4, "{without_bucket:?}");
     assert!(
-        without_bucket.iter().any(|p| p.starts_with(
-            "resource Fn points CodeUri at the local path `./src`; set `template_bucket`"
+        without_bucket.iter().any(|p| p.ends_with(
+            "template.yaml: line 5: resource Fn points CodeUri at the local path `./src`; set `template_bucket` for the stack so cfdeploy can upload it"
         )),
         "{without_bucket:?}"
     );
@@ -53,13 +53,15 @@ fn what_packaging_would_fail_on_is_found_without_uploading() {
     assert!(
         missing
             .iter()
-            .any(|p| p.starts_with("resource Child/Inner: CodeUri `./src` not found")),
+            .any(|p| p
+                .contains("nested.yaml: line 4: resource Child/Inner: CodeUri `./src` not found")),
         "{missing:?}"
     );
     assert!(
         missing
             .iter()
-            .any(|p| p.starts_with("resource Plain: Code `src/app.py` not found")),
+            .any(|p| p
+                .contains("template.yaml: line 9: resource Plain: Code `src/app.py` not found")),
         "{missing:?}"
     );
 }
