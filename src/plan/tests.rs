@@ -696,8 +696,13 @@ async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_ma
             "api",
             crate::model::ResourceDrift {
                 logical_id: "C".into(),
-                status: "DELETED".into(),
-                differences: Vec::new(),
+                status: "MODIFIED".into(),
+                differences: vec![crate::model::DriftDifference {
+                    path: "/Password".into(),
+                    expected: "x".into(),
+                    actual: "secret-token".into(),
+                    kind: "NOT_EQUAL".into(),
+                }],
             },
         );
         fake
@@ -713,8 +718,8 @@ async fn with_drift_a_changed_resource_that_drifted_says_how_and_secrets_stay_ma
     assert_eq!(s.changes[1].drift, None, "B did not drift");
     assert_eq!(
         s.warnings,
-        ["drifted, and this plan leaves it so: C deleted outside CloudFormation"],
-        "a drifted resource the plan does not change is said too"
+        ["drifted, and this plan leaves it so: C /Password: x in the template, **** live"],
+        "a drifted resource the plan does not change is said too, its secrets masked"
     );
     assert_eq!(fake.count("DetectStackDrift"), 1);
 
