@@ -25,6 +25,8 @@ struct Line {
     total: usize,
     started: Instant,
     finished: Option<String>,
+    /// It finished, and not as it should have (failed, rolled back, refused, ...).
+    failed: bool,
     /// Seconds it took, frozen when the stack finished.
     took: Option<u64>,
 }
@@ -85,6 +87,7 @@ impl Progress {
                 total,
                 started: Instant::now(),
                 finished: None,
+                failed: false,
                 took: None,
             });
         }
@@ -138,13 +141,14 @@ impl Progress {
     }
 
     /// A stack is done; `result` is shown in place of its status (for stacks that started).
-    fn finished(&self, stack: &str, result: &str) {
+    fn finished(&self, stack: &str, result: &str, failed: bool) {
         let shown = {
             let mut st = self.state();
             match st.index.get(stack) {
                 Some(&i) => {
                     let line = &mut st.lines[i];
                     line.finished = Some(result.to_string());
+                    line.failed = failed;
                     line.took = Some(line.started.elapsed().as_secs());
                     true
                 }
@@ -185,10 +189,10 @@ impl Progress {
             return;
         }
         let mut st = self.state();
-        // Read each time: a resized terminal is drawn at its new width.
-        let columns = terminal_size::terminal_size_of(std::io::stderr())
-            .map(|(w, _)| usize::from(w.0))
-            .unwrap_or(80);
+        // Read each time: a resized terminal is drawn at its new size.
+        let (columns, height) = terminal_size::terminal_size_of(std::io::stderr())
+            .map(|(w, h)| (usize::from(w.0), usize::from(h.0)))
+            .unwrap_or((80, 24));
         let rows: Vec<Row> = st
             .lines
             .iter()
@@ -204,21 +208,33 @@ impl Progress {
                 elapsed: line
                     .took
                     .unwrap_or_else(|| line.started.elapsed().as_secs()),
+                shown_as: match (&line.finished, line.failed) {
+                    (None, _) => Shown::Running,
+                    (Some(_), true) => Shown::Failed,
+                    (Some(_), false) => Shown::Done,
+                },
             })
             .collect();
+        // The block is redrawn by moving up over it, which a terminal cannot do past its top
+        // row: it must fit on the screen, with a row to spare for the cursor.
+        let (rows, more) = fit(rows, height.saturating_sub(1).max(MIN_LIVE_ROWS));
+        let mut block = live_block(&rows, st.name_width, columns);
+        block.extend(more.map(|m| crate::render::truncate(&m, columns.saturating_sub(1).max(10))));
         let mut text = String::new();
         if st.drawn > 0 {
             text.push_str(&format!("\x1b[{}A", st.drawn));
         }
-        for row in live_block(&rows, st.name_width, columns) {
+        for row in &block {
             text.push_str("\x1b[2K");
-            text.push_str(&row);
+            text.push_str(row);
             text.push('\n');
         }
+        // A block shorter than the last one (fewer stacks shown) leaves no stale rows below.
+        text.push_str("\x1b[J");
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
-        st.drawn = rows.len();
+        st.drawn = block.len();
     }
 }
 
@@ -229,6 +245,47 @@ struct Row<'a> {
     done: usize,
     total: usize,
     elapsed: u64,
+    /// Where it goes when not every row fits.
+    shown_as: Shown,
+}
+
+/// Which rows are shown first when not every one fits: running, then failed, then done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Shown {
+    Running,
+    Failed,
+    Done,
+}
+
+/// The fewest rows the live block takes, however short the terminal says it is.
+const MIN_LIVE_ROWS: usize = 3;
+
+/// The rows that fit in `max` terminal rows: all of them when they do; else the running stacks
+/// first, then the failed, then the done, each in the order they started, and a last line that
+/// counts the rest (every stack is in the summary at the end).
+fn fit(rows: Vec<Row<'_>>, max: usize) -> (Vec<Row<'_>>, Option<String>) {
+    if rows.len() <= max {
+        return (rows, None);
+    }
+    let keep = max.saturating_sub(1).max(1);
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rows[i].shown_as, i));
+    let shown: BTreeSet<usize> = order.into_iter().take(keep).collect();
+    let (mut running, mut failed, mut done) = (0, 0, 0);
+    let mut kept = Vec::with_capacity(keep);
+    for (i, row) in rows.into_iter().enumerate() {
+        match (shown.contains(&i), row.shown_as) {
+            (true, _) => kept.push(row),
+            (false, Shown::Running) => running += 1,
+            (false, Shown::Failed) => failed += 1,
+            (false, Shown::Done) => done += 1,
+        }
+    }
+    let more = format!(
+        "… {} more stacks: {running} running, {failed} failed, {done} done",
+        running + failed + done
+    );
+    (kept, Some(more))
 }
 
 /// The live lines, each cut to fit in `columns` so that none wraps (the redraw moves up one
@@ -281,7 +338,9 @@ impl Observer for Progress {
                 changes,
             } => self.started(stack, status.as_str(), *changes),
             RolloutEvent::StackEvent(e) => self.event(e),
-            RolloutEvent::StackFinished(o) => self.finished(&o.stack, o.kind.label()),
+            RolloutEvent::StackFinished(o) => {
+                self.finished(&o.stack, o.kind.label(), !o.kind.succeeded())
+            }
         }
     }
 }
@@ -297,7 +356,52 @@ mod tests {
             done,
             total,
             elapsed: 75,
+            shown_as: Shown::Running,
         }
+    }
+
+    #[test]
+    fn a_fleet_taller_than_the_terminal_shows_the_running_stacks_and_counts_the_rest() {
+        let names: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+        let rows = || {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Row {
+                    // Stacks 0, 3, 6, 9 have finished; 6 failed.
+                    shown_as: match i {
+                        6 => Shown::Failed,
+                        0 | 3 | 9 => Shown::Done,
+                        _ => Shown::Running,
+                    },
+                    ..row(n, "UPDATE_IN_PROGRESS", 0, 1)
+                })
+                .collect::<Vec<_>>()
+        };
+        let (all, more) = fit(rows(), 10);
+        assert_eq!((all.len(), more), (10, None), "they fit: all, nothing said");
+
+        let (shown, more) = fit(rows(), 5);
+        let shown: Vec<&str> = shown.iter().map(|r| r.stack).collect();
+        assert_eq!(
+            shown,
+            ["s1", "s2", "s4", "s5"],
+            "running first, in start order"
+        );
+        assert_eq!(
+            more.as_deref(),
+            Some("… 6 more stacks: 2 running, 1 failed, 3 done"),
+            "the last row counts the rest: 4 + 1 rows in all"
+        );
+
+        // Fewer running than rows: the failed one next, then the done ones, oldest first.
+        let (shown, more) = fit(rows(), 9);
+        let shown: Vec<&str> = shown.iter().map(|r| r.stack).collect();
+        assert_eq!(shown, ["s0", "s1", "s2", "s4", "s5", "s6", "s7", "s8"]);
+        assert_eq!(
+            more.as_deref(),
+            Some("… 2 more stacks: 0 running, 0 failed, 2 done")
+        );
     }
 
     #[test]

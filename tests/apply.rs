@@ -1020,6 +1020,69 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
 }
 
 #[test]
+fn a_fleet_taller_than_the_terminal_is_drawn_in_place_without_copies_in_the_scrollback() {
+    let _g = serial();
+    let names: Vec<String> = (0..10).map(|i| unique(&format!("tall{i}"))).collect();
+    let ws = fleet(
+        &names
+            .iter()
+            .map(|n| (n.as_str(), "templates/queue-service.yaml"))
+            .collect::<Vec<_>>(),
+        "",
+    );
+    let planned = cfd(&ws, &["plan", "--out", "plan.json"]);
+    assert_eq!(planned.code, 0, "{}\n{}", planned.stdout, planned.stderr);
+    delay(0.3);
+    let (code, screen) = support::terminal::run_on_terminal_sized(
+        &cmd(
+            &ws,
+            &[
+                "apply",
+                "--plan",
+                "plan.json",
+                "--canary",
+                "0",
+                "--color",
+                "never",
+            ],
+        ),
+        80,
+        Some(8),
+    );
+    delay(0.0);
+    assert_eq!(code, 0, "{}", screen.join("\n"));
+    // Everything drawn, scrollback included: a block redrawn past the top of the screen would
+    // leave a copy of its first rows there at every redraw.
+    for name in &names {
+        let live = screen
+            .iter()
+            .filter(|r| r.starts_with(&format!("{name}  ")))
+            .count();
+        assert!(live <= 1, "{name}: {live} live rows\n{}", screen.join("\n"));
+    }
+    let counted: Vec<&String> = screen
+        .iter()
+        .filter(|r| r.starts_with("… ") && r.contains("more stacks:"))
+        .collect();
+    assert_eq!(
+        counted.len(),
+        1,
+        "the rows that do not fit are counted on one line:\n{}",
+        screen.join("\n")
+    );
+    // Every stack is in the outcomes at the end, whatever the live block showed.
+    for name in &names {
+        assert!(
+            screen
+                .iter()
+                .any(|r| r.contains(name.as_str()) && r.contains("created")),
+            "{name}\n{}",
+            screen.join("\n")
+        );
+    }
+}
+
+#[test]
 fn outputs_of_deployed_stacks_as_a_table_json_and_env_lines() {
     let _g = serial();
     let (a, b) = (unique("out-a"), unique("out-b"));
