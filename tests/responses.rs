@@ -164,8 +164,7 @@ fn incomplete_values_are_completed_from_every_page_of_the_plain_description() {
         "{row}"
     );
     assert!(
-        table.stdout.contains("⚠ CloudFormation warns:")
-            && table.stdout.contains("1 change set warning"),
+        table.stdout.contains("⚠ CloudFormation warns:") && table.stdout.contains("1 warning"),
         "{}",
         table.stdout
     );

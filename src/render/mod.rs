@@ -107,7 +107,7 @@ pub fn summary_line(s: &PlanSummary) -> String {
     }
     if s.warnings > 0 {
         line.push_str(&format!(
-            " · {} change set warning{}",
+            " · {} warning{}",
             s.warnings,
             if s.warnings == 1 { "" } else { "s" }
         ));

@@ -188,6 +188,10 @@ pub(crate) fn sample_plan() -> Plan {
             new: Some("60".into()),
         },
     ];
+    update.warnings = vec![
+        "CloudFormation warns: [OrdersTable] property values are incomplete for this resource type"
+            .into(),
+    ];
     update.template_diff = Some("--- deployed\n+++ stacks/templates/service.yaml\n@@ -1,3 +1,3 @@\n Resources:\n-  OldQueue:\n+  AlarmTopic:\n     Type: ```\n".into());
 
     let mut create = stack("billing-prod", PlanStatus::Create);
@@ -224,7 +228,12 @@ pub(crate) fn sample_plan() -> Plan {
     failed.error = Some("the change set failed: Template error: instance of Fn::GetAtt references undefined resource Nope".into());
     let mut busy = stack("shipping-prod", PlanStatus::Busy);
     busy.error = Some("stack is busy: UPDATE_IN_PROGRESS (an operation is in progress); plan again when it has finished".into());
-    let unchanged = stack("ledger-prod", PlanStatus::NoChanges);
+    let mut unchanged = stack("ledger-prod", PlanStatus::NoChanges);
+    // With --drift: what an unchanged stack still has to say.
+    unchanged.warnings = vec![
+        "drifted, and this plan leaves it so: LedgerQueue /DelaySeconds: 0 in the template, 5 live"
+            .into(),
+    ];
 
     Plan {
         correlation_id: "3f9a2c0011223344".into(),
