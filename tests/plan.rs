@@ -746,6 +746,17 @@ fn local_code_is_packaged_by_content_into_the_template_bucket() {
     );
 }
 
+/// Makes the emulator's drift detection report `resource` of `stack` as modified at `path`.
+fn arm_drift(stack: &str, resource: &str, path: &str, expected: &str, actual: &str) {
+    Emulator::shared().control(
+        "POST",
+        "/_emulator/drift",
+        &format!(
+            r#"{{"stack": "{stack}", "resource": "{resource}", "differences": [{{"path": "{path}", "expected": "{expected}", "actual": "{actual}"}}]}}"#
+        ),
+    );
+}
+
 #[test]
 fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
     let name = unique("drift");
@@ -755,22 +766,9 @@ fn plan_with_drift_marks_changed_resources_whose_live_state_drifted() {
         "templates/service.yaml",
         "templates/queue-service-add-modify-remove.yaml",
     );
-    let emulator = Emulator::shared();
-    emulator.control(
-        "POST",
-        "/_emulator/drift",
-        &format!(
-            r#"{{"stack": "{name}", "resource": "WorkQueue", "differences": [{{"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}}]}}"#
-        ),
-    );
+    arm_drift(&name, "WorkQueue", "/VisibilityTimeout", "30", "45");
     // A resource the plan does not change drifted too.
-    emulator.control(
-        "POST",
-        "/_emulator/drift",
-        &format!(
-            r#"{{"stack": "{name}", "resource": "DeadLetterQueue", "differences": [{{"path": "/DelaySeconds", "expected": "0", "actual": "5"}}]}}"#
-        ),
-    );
+    arm_drift(&name, "DeadLetterQueue", "/DelaySeconds", "0", "5");
     let out = plan(&ws, &["--drift", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&out.stdout);
@@ -839,14 +837,7 @@ fn plan_with_drift_says_when_an_unchanged_stack_drifted() {
     let name = unique("drifted");
     let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
     deploy(&ws);
-    let emulator = Emulator::shared();
-    emulator.control(
-        "POST",
-        "/_emulator/drift",
-        &format!(
-            r#"{{"stack": "{name}", "resource": "WorkQueue", "differences": [{{"path": "/VisibilityTimeout", "expected": "30", "actual": "45"}}]}}"#
-        ),
-    );
+    arm_drift(&name, "WorkQueue", "/VisibilityTimeout", "30", "45");
     let out = plan(&ws, &["--drift", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&out.stdout);
