@@ -320,6 +320,17 @@ impl EventStatus {
         self.0.contains("ROLLBACK")
     }
 
+    /// A step of a deletion (`DELETE_IN_PROGRESS`, `DELETE_FAILED`, `DELETE_COMPLETE`,
+    /// `DELETE_SKIPPED`).
+    pub fn is_deletion(&self) -> bool {
+        self.0.starts_with("DELETE_")
+    }
+
+    /// The resource (or stack) was deleted: `DELETE_COMPLETE`.
+    pub fn is_deleted(&self) -> bool {
+        self.stack_status() == StackStatus::DeleteComplete
+    }
+
     /// The stack status an event about the stack itself reports.
     pub fn stack_status(&self) -> StackStatus {
         StackStatus::parse(&self.0)

@@ -37,8 +37,7 @@ pub async fn deleted_by_failed_deletions<C: CloudFormation>(
     region: &str,
     stack: &str,
 ) -> Result<std::collections::BTreeSet<String>, CfnError> {
-    let before_deleting =
-        |e: &StackEvent| e.is_stack_event() && !e.status.as_str().starts_with("DELETE_");
+    let before_deleting = |e: &StackEvent| e.is_stack_event() && !e.status.is_deletion();
     let events = events_until(cfn, region, stack, |events| {
         events.iter().any(before_deleting)
     })
@@ -46,7 +45,7 @@ pub async fn deleted_by_failed_deletions<C: CloudFormation>(
     Ok(events
         .iter()
         .take_while(|e| !before_deleting(e))
-        .filter(|e| !e.is_stack_event() && e.status.as_str() == "DELETE_COMPLETE")
+        .filter(|e| !e.is_stack_event() && e.status.is_deleted())
         .map(|e| e.logical_id.clone())
         .collect())
 }
