@@ -4,12 +4,14 @@
 
 mod change_set;
 mod drift;
+mod event;
 mod outcome;
 mod plan;
 mod stack;
 
 pub use change_set::*;
 pub use drift::*;
+pub use event::*;
 pub use outcome::*;
 pub use plan::*;
 pub use stack::*;
