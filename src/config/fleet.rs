@@ -6,6 +6,20 @@ use std::path::{Path, PathBuf};
 
 use super::{resolve, tree, LoadContext, StackSpec};
 
+/// A fleet, as one of its stacks' config declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub name: String,
+    /// The file that declares it (a `_defaults.yaml`, or the stacks' own file).
+    pub origin: PathBuf,
+    /// This run read every file the declaration covers, so a stack of the fleet missing from
+    /// it has left the config (reading one file below a folder's `_defaults.yaml` is not that).
+    pub covered: bool,
+    /// Regions looked in for its stacks that left the config besides those the config uses
+    /// (`fleet_regions`).
+    pub regions: Vec<String>,
+}
+
 /// Decides whether this run read all of each fleet (`Fleet::covered`), and reports a fleet
 /// declared in two places: with each declaration read alone, the other's stacks would look as
 /// if they had left the config.

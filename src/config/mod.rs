@@ -8,7 +8,7 @@ mod raw;
 mod resolve;
 mod tree;
 
-pub use fleet::fleet_regions;
+pub use fleet::{fleet_regions, Fleet};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -56,20 +56,6 @@ pub struct StackSpec {
 
 /// The tag marking a stack as deployed by cfdeploy for a fleet.
 pub const FLEET_TAG: &str = "cfdeploy:fleet";
-
-/// A fleet, as one of its stacks' config declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fleet {
-    pub name: String,
-    /// The file that declares it (a `_defaults.yaml`, or the stacks' own file).
-    pub origin: PathBuf,
-    /// This run read every file the declaration covers, so a stack of the fleet missing from
-    /// it has left the config (reading one file below a folder's `_defaults.yaml` is not that).
-    pub covered: bool,
-    /// Regions looked in for its stacks that left the config besides those the config uses
-    /// (`fleet_regions`).
-    pub regions: Vec<String>,
-}
 
 impl StackSpec {
     /// The value the stack will run with: the config's, else the template's default.
