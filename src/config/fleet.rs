@@ -1,5 +1,6 @@
-//! What the config knows about stacks beyond each one: the fleets it declares (and whether this
-//! run read all of each), and the regions of the stacks that references read.
+//! What the config knows about stacks beyond each one: the fleets it declares (whether this run
+//! read all of each, and the regions looked in for their stacks that left the config), and the
+//! regions of the stacks that references read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
