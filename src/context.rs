@@ -120,6 +120,10 @@ impl Context {
             .and_then(|c| c.parse::<u16>().ok())
             .filter(|c| *c >= 40);
         let stdout_width = columns.or(terminal.stdout.then_some(terminal.width).flatten());
+        let run = RunContext {
+            origin: crate::run::Origin::from_env(|name| env.get(name).map(str::to_string)),
+            ..RunContext::new()
+        };
         let stderr_width = columns.or(terminal.stderr.then_some(terminal.width).flatten());
         Context {
             stdout: Style {
@@ -133,7 +137,7 @@ impl Context {
             global,
             env,
             terminal,
-            run: RunContext::new(),
+            run,
             cfn: OnceCell::new(),
             specs: OnceCell::new(),
             interrupt: std::sync::OnceLock::new(),

@@ -231,9 +231,14 @@ async fn plan_into<C: CloudFormation>(
         change_set_name: name.clone(),
         change_set_type,
         description: format!(
-            "cfdeploy plan of {} from {}; correlation id {}",
+            "cfdeploy plan of {} from {}{}; correlation id {}",
             spec.name,
             spec.source.display(),
+            run.origin
+                .description
+                .as_deref()
+                .map(|d| format!(" for {d}"))
+                .unwrap_or_default(),
             run.correlation_id
         ),
         template,

@@ -1,5 +1,5 @@
 //! What identifies one run of cfdeploy: a correlation id shared by every stack, log line and
-//! change set of the run, and the time it started.
+//! change set of the run, the time it started, and, in a CI job, what it runs for.
 
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -9,6 +9,53 @@ pub struct RunContext {
     /// 16 hex digits; shown to the user, in every log line and in each change set's description.
     pub correlation_id: String,
     pub started: OffsetDateTime,
+    /// What the run is for, when a CI job says (GitHub Actions).
+    pub origin: Origin,
+}
+
+/// What a run is for, as the CI job running it says: the pull request, the repository and
+/// commit, who started it. Empty outside CI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub pull_request: Option<u64>,
+    /// e.g. `acme/infra#42 at 1a2b3c4 by octocat, run 123456`.
+    pub description: Option<String>,
+}
+
+impl Origin {
+    /// From a GitHub Actions job's environment (`GITHUB_ACTIONS=true`); empty elsewhere.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Origin {
+        if get("GITHUB_ACTIONS").as_deref() != Some("true") {
+            return Origin::default();
+        }
+        // `refs/pull/42/merge` on pull_request events.
+        let pull_request = get("GITHUB_REF").and_then(|r| {
+            r.strip_prefix("refs/pull/")
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|n| n.parse::<u64>().ok())
+        });
+        let mut parts = Vec::new();
+        if let Some(repo) = get("GITHUB_REPOSITORY") {
+            parts.push(match (pull_request, get("GITHUB_REF_NAME")) {
+                (Some(n), _) => format!("{repo}#{n}"),
+                (None, Some(branch)) => format!("{repo} {branch}"),
+                (None, None) => repo,
+            });
+        }
+        if let Some(sha) = get("GITHUB_SHA") {
+            parts.push(format!("at {}", sha.get(..7).unwrap_or(&sha)));
+        }
+        if let Some(actor) = get("GITHUB_ACTOR") {
+            parts.push(format!("by {actor}"));
+        }
+        if let Some(run) = get("GITHUB_RUN_ID") {
+            parts.push(format!("run {run}"));
+        }
+        Origin {
+            pull_request,
+            description: (!parts.is_empty()).then(|| parts.join(" ")),
+        }
+    }
 }
 
 impl RunContext {
@@ -16,11 +63,12 @@ impl RunContext {
         RunContext {
             correlation_id: format!("{:016x}", fastrand::u64(..)),
             started: OffsetDateTime::now_utc(),
+            origin: Origin::default(),
         }
     }
 
-    /// `cfdeploy-<UTC yyyymmddThhmmss>-<first 6 of the correlation id>`: why the change set exists,
-    /// when, and which run made it.
+    /// `cfdeploy-[pr<N>-]<UTC yyyymmddThhmmss>-<first 6 of the correlation id>`: that cfdeploy
+    /// made it, for which pull request, when, and in which run.
     pub fn change_set_name(&self) -> String {
         let stamp = self
             .started
@@ -28,7 +76,12 @@ impl RunContext {
                 "[year][month][day]T[hour][minute][second]"
             ))
             .unwrap_or_default();
-        format!("cfdeploy-{stamp}-{}", &self.correlation_id[..6])
+        let pr = self
+            .origin
+            .pull_request
+            .map(|n| format!("pr{n}-"))
+            .unwrap_or_default();
+        format!("cfdeploy-{pr}{stamp}-{}", &self.correlation_id[..6])
     }
 
     pub fn started_rfc3339(&self) -> String {
@@ -118,11 +171,57 @@ mod tests {
 
     #[test]
     fn change_set_name_says_who_and_when_and_is_a_valid_name() {
-        let run = RunContext {
+        let mut run = RunContext {
             correlation_id: "3f9a2c0011223344".to_string(),
             started: time::macros::datetime!(2026-11-23 10:15:00 UTC),
+            origin: Origin::default(),
         };
         assert_eq!(run.change_set_name(), "cfdeploy-20261123T101500-3f9a2c");
         assert_eq!(run.started_rfc3339(), "2026-11-23T10:15:00Z");
+        run.origin.pull_request = Some(4217);
+        assert_eq!(
+            run.change_set_name(),
+            "cfdeploy-pr4217-20261123T101500-3f9a2c"
+        );
+    }
+
+    #[test]
+    fn a_github_actions_job_says_what_the_run_is_for() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        const JOB: &[(&str, &str)] = &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "acme/infra"),
+            ("GITHUB_REF", "refs/pull/42/merge"),
+            ("GITHUB_REF_NAME", "42/merge"),
+            ("GITHUB_SHA", "1a2b3c4d5e6f7a8b9c0d"),
+            ("GITHUB_ACTOR", "octocat"),
+            ("GITHUB_RUN_ID", "123456"),
+        ];
+        let pr = Origin::from_env(env(JOB));
+        assert_eq!(pr.pull_request, Some(42));
+        assert_eq!(
+            pr.description.as_deref(),
+            Some("acme/infra#42 at 1a2b3c4 by octocat run 123456")
+        );
+        let push = Origin::from_env(env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "acme/infra"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_REF_NAME", "main"),
+        ]));
+        assert_eq!(push.pull_request, None);
+        assert_eq!(push.description.as_deref(), Some("acme/infra main"));
+        // Outside a job, GitHub's variables set by hand say nothing.
+        assert_eq!(
+            Origin::from_env(env(&[("GITHUB_REF", "refs/pull/42/merge")])),
+            Origin::default()
+        );
     }
 }

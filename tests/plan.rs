@@ -872,3 +872,42 @@ fn plan_with_drift_says_when_an_unchanged_stack_drifted() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn in_a_pull_request_job_change_sets_say_which_pull_request_they_are_for() {
+    let name = unique("pr");
+    let ws = fleet("templates/queue-service.yaml", &[(&name, &name)]);
+    let out = run(cfdeploy(&Emulator::shared().endpoint, ws.path())
+        .args([
+            "plan",
+            "--config",
+            "stacks.yaml",
+            "--out",
+            "plan.json",
+            "--format",
+            "json",
+        ])
+        .env("API_TOKEN", "t0ken-for-tests")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "acme/infra")
+        .env("GITHUB_REF", "refs/pull/42/merge")
+        .env("GITHUB_SHA", "1a2b3c4d5e6f7a8b9c0d")
+        .env("GITHUB_ACTOR", "octocat")
+        .env("GITHUB_RUN_ID", "987"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = json(&out.stdout);
+    let entry = stack(&doc, &name);
+    let change_set = entry["change_set_name"].as_str().unwrap();
+    assert!(change_set.starts_with("cfdeploy-pr42-"), "{change_set}");
+    // The console shows the description beside the name: what the change set is for.
+    let (status, body) = Emulator::shared().call(&[
+        ("Action", "DescribeChangeSet"),
+        ("ChangeSetName", entry["change_set_arn"].as_str().unwrap()),
+    ]);
+    assert_eq!(status, 200, "{body}");
+    let description = support::xml_value(&body, "Description").unwrap_or_default();
+    assert!(
+        description.contains("for acme/infra#42 at 1a2b3c4 by octocat run 987"),
+        "{description}"
+    );
+}
