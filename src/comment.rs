@@ -63,6 +63,15 @@ pub fn body(plan: &Masked<Plan>, config: &str, footer: &Footer, limit: usize) ->
     if length(&text) <= limit {
         return text;
     }
+    // What goes first is what the comment can best do without (said only when there were any).
+    options.console_links = false;
+    if length(&render(&mut options, &left_out)) < length(&text) {
+        left_out.push("links to the console".to_string());
+        let text = render(&mut options, &left_out);
+        if length(&text) <= limit {
+            return text;
+        }
+    }
     options.template_diffs = false;
     left_out.push("template diffs".to_string());
     let text = render(&mut options, &left_out);

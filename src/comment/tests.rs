@@ -401,3 +401,19 @@ fn values_from_a_plan_file_render_inert_whatever_they_hold() {
         assert_valid_markdown(&text);
     }
 }
+
+#[test]
+fn links_to_the_console_are_the_first_thing_an_oversized_comment_leaves_out() {
+    let plan = crate::mask::Masker::default().mask(crate::render::tests_snapshots::sample_plan());
+    let full = body(&plan, "stacks", &footer(), usize::MAX);
+    assert!(full.contains("console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/changesets/changes?stackId="));
+    let limit = full.chars().count() - 1;
+    let text = body(&plan, "stacks", &footer(), limit);
+    assert!(text.chars().count() <= limit);
+    assert!(!text.contains("console.aws.amazon.com"), "{text}");
+    assert!(
+        text.contains("Left out to fit GitHub's") && text.contains("links to the console"),
+        "{text}"
+    );
+    assert!(text.contains("```diff"), "the template diff stays: {text}");
+}

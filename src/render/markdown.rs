@@ -20,6 +20,8 @@ const MAX_VALUE_CHARS: usize = 200;
 /// limit.
 #[derive(Debug, Clone)]
 pub struct MarkdownOptions {
+    /// Each change set linked to its page in the AWS console.
+    pub console_links: bool,
     pub template_diffs: bool,
     pub property_values: bool,
     /// Stacks whose resource table is left out.
@@ -39,6 +41,7 @@ pub struct MarkdownOptions {
 impl Default for MarkdownOptions {
     fn default() -> Self {
         MarkdownOptions {
+            console_links: true,
             template_diffs: true,
             property_values: true,
             without_tables: BTreeSet::new(),

@@ -40,6 +40,11 @@ pub(crate) fn stack_details(
             return Ok(());
         }
     }
+    let page = change_set_page(s).filter(|_| options.console_links);
+    if let (Some(name), Some(url)) = (&s.change_set_name, page) {
+        writeln!(out, "Change set [`{}`]({url})", code(name))?;
+        writeln!(out)?;
+    }
     let artifacts = crate::render::artifact_lines(&s.artifacts);
     if !artifacts.is_empty() {
         for line in artifacts {
@@ -205,4 +210,70 @@ pub(crate) fn stack_details(
     }
     writeln!(out, "</details>")?;
     writeln!(out)
+}
+
+/// The change set's page in the AWS console (where a reviewer sees CloudFormation's own view of
+/// it), from its ARN and the stack's id: the partition picks the console's domain. `None` when
+/// either is unknown or not an ARN cfdeploy can read.
+fn change_set_page(s: &StackPlan) -> Option<String> {
+    let (stack_id, arn) = (s.stack_id.as_deref()?, s.change_set_arn.as_deref()?);
+    let mut fields = arn.split(':');
+    let (partition, region) = (fields.nth(1)?, fields.nth(1)?);
+    if region.is_empty()
+        || !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return None;
+    }
+    let domain = match partition {
+        "aws" => format!("{region}.console.aws.amazon.com"),
+        "aws-cn" => "console.amazonaws.cn".to_string(),
+        "aws-us-gov" => "console.amazonaws-us-gov.com".to_string(),
+        _ => return None,
+    };
+    Some(format!(
+        "https://{domain}/cloudformation/home?region={region}#/stacks/changesets/changes?stackId={}&changeSetId={}",
+        query_value(stack_id),
+        query_value(arn)
+    ))
+}
+
+/// `text` percent-encoded for a URL's query: only unreserved characters stay as they are.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PlanStatus;
+
+    #[test]
+    fn a_change_set_links_to_its_console_page_in_its_partition() {
+        let mut s = StackPlan::new("api", "us-east-1", "stacks/a.yaml", PlanStatus::Update);
+        assert_eq!(change_set_page(&s), None, "nothing to link to yet");
+        s.stack_id = Some("arn:aws:cloudformation:eu-west-1:123456789012:stack/api/1f2e".into());
+        s.change_set_arn =
+            Some("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/cfdeploy-1/9a8b".into());
+        assert_eq!(
+            change_set_page(&s).unwrap(),
+            "https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/changesets/changes?stackId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3Astack%2Fapi%2F1f2e&changeSetId=arn%3Aaws%3Acloudformation%3Aeu-west-1%3A123456789012%3AchangeSet%2Fcfdeploy-1%2F9a8b"
+        );
+        s.change_set_arn =
+            Some("arn:aws-cn:cloudformation:cn-north-1:123456789012:changeSet/c/1".into());
+        assert!(change_set_page(&s)
+            .unwrap()
+            .starts_with("https://console.amazonaws.cn/cloudformation/home?region=cn-north-1#"));
+        // Whatever a plan file says, nothing but a region goes into the link's host and path.
+        s.change_set_arn = Some("arn:aws:cloudformation:evil.example/x):1:changeSet/c/1".into());
+        assert_eq!(change_set_page(&s), None);
+    }
 }
