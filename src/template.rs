@@ -45,7 +45,19 @@ impl Template {
             Some(rest) => rest.to_string(),
             None => body,
         };
-        Template::parse(body).with_context(|| format!("template {} is not valid", path.display()))
+        let template = Template::parse(body)
+            .with_context(|| format!("template {} is not valid", path.display()))?;
+        // CloudFormation would refuse it when the change set is created; said now, with where.
+        let doc = crate::yaml::template_to_json(&template.body)?;
+        let unresolved = dangling::unresolved(&doc);
+        if !unresolved.is_empty() {
+            anyhow::bail!(
+                "template {} is not valid: {}",
+                path.display(),
+                unresolved.join("; ")
+            );
+        }
+        Ok(template)
     }
 
     pub fn parse(body: String) -> Result<Template> {
@@ -123,6 +135,8 @@ fn scalar_string(value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+mod dangling;
 
 #[cfg(test)]
 mod tests {

@@ -504,6 +504,21 @@ fn validate_checks_everything_plan_would_with_no_aws_call() {
         "def handler(e, c):\n    return 1\n",
     );
     assert_eq!(validate().code, 0);
+
+    // A reference to a name the template does not declare, which CloudFormation would refuse.
+    ws.write(
+        "templates/fn.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Code: ./lambda, Handler: app.handler, Runtime: python3.12, Role: !GetAtt FnRole.Arn}\n",
+    );
+    let dangling = validate();
+    assert_eq!(dangling.code, 1, "{}", dangling.stderr);
+    assert!(
+        dangling.stderr.contains(
+            "template templates/fn.yaml is not valid: Resources.Fn.Properties.Role: `Fn::GetAtt` of `FnRole`, which is no resource of the template"
+        ),
+        "{}",
+        dangling.stderr
+    );
 }
 
 #[test]

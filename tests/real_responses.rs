@@ -109,6 +109,7 @@ fn stable(text: &str) -> String {
         .map(|line| {
             for marker in [
                 "change set cfdeploy-",
+                "Change set [`cfdeploy-",
                 "correlation id ",
                 "correlation id <code>",
             ] {
