@@ -98,3 +98,76 @@ pub(super) fn upstream_regions(
         }
     }
 }
+
+/// Problems that several stacks of one file share (a template they all use, say) said once,
+/// naming the stacks: `file: stacks `a`, `b` and 3 more: what`. Others are kept as they are, in
+/// the order they came.
+pub(super) fn collapse(problems: Vec<String>) -> Vec<String> {
+    /// `(file, stack, what)` of `file: stack `name`: what`.
+    fn split(problem: &str) -> Option<(&str, &str, &str)> {
+        let (file, rest) = problem.split_once(": stack `")?;
+        let (stack, what) = rest.split_once("`: ")?;
+        Some((file, stack, what))
+    }
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for problem in problems {
+        let key = split(&problem).map(|(file, _, what)| format!("{file}\u{0}{what}"));
+        let found = key
+            .as_ref()
+            .and_then(|k| groups.iter_mut().find(|(g, _)| g == k));
+        match (found, key) {
+            (Some((_, members)), _) => members.push(problem),
+            (None, Some(key)) => groups.push((key, vec![problem])),
+            (None, None) => groups.push((String::new(), vec![problem])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, members)| match members.as_slice() {
+            [one] => one.clone(),
+            [first, ..] => {
+                let (file, _, what) = split(first).expect("grouped by its parts");
+                let names: Vec<String> = members
+                    .iter()
+                    .filter_map(|m| split(m).map(|(_, stack, _)| format!("`{stack}`")))
+                    .collect();
+                let shown = names.len().min(3);
+                let mut list = names[..shown].join(", ");
+                if names.len() > shown {
+                    list.push_str(&format!(" and {} more", names.len() - shown));
+                }
+                format!("{file}: stacks {list}: {what}")
+            }
+            [] => String::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collapse;
+
+    #[test]
+    fn a_problem_several_stacks_of_a_file_share_is_said_once_naming_them() {
+        let broken = "template t.yaml is not valid: Resources.T: `Ref` to `Nope`";
+        let problems = vec![
+            format!("a.yaml: stack `s1`: {broken}"),
+            "a.yaml: stack `s1`: parameter `X` is not declared".to_string(),
+            format!("a.yaml: stack `s2`: {broken}"),
+            "--stack `[` is not a valid glob".to_string(),
+            format!("b.yaml: stack `t1`: {broken}"),
+            format!("a.yaml: stack `s3`: {broken}"),
+            format!("a.yaml: stack `s4`: {broken}"),
+            format!("a.yaml: stack `s5`: {broken}"),
+        ];
+        assert_eq!(
+            collapse(problems),
+            [
+                format!("a.yaml: stacks `s1`, `s2`, `s3` and 2 more: {broken}"),
+                "a.yaml: stack `s1`: parameter `X` is not declared".to_string(),
+                "--stack `[` is not a valid glob".to_string(),
+                format!("b.yaml: stack `t1`: {broken}"),
+            ]
+        );
+    }
+}

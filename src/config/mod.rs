@@ -228,7 +228,9 @@ pub fn load(
     if problems.is_empty() {
         Ok(specs)
     } else {
-        Err(ConfigError { problems })
+        Err(ConfigError {
+            problems: fleet::collapse(problems),
+        })
     }
 }
 

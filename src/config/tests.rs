@@ -773,7 +773,7 @@ fn a_region_being_retired_is_still_looked_in_for_the_fleets_stacks() {
     );
     let problems = problems(dir.path());
     assert!(
-        problems.iter().any(|p| p.contains("stack `web`")
+        problems.iter().any(|p| p.contains("stacks `web`, `api`:")
             && p.contains("`fleet_regions`")
             && p.contains("no `fleet` is set")),
         "{problems:?}"
