@@ -131,7 +131,8 @@ pub(super) fn collapse(problems: Vec<String>) -> Vec<String> {
                     .iter()
                     .filter_map(|m| split(m).map(|(_, stack, _)| format!("`{stack}`")))
                     .collect();
-                let shown = names.len().min(3);
+                // "and 1 more" would be longer than the name.
+                let shown = if names.len() <= 4 { names.len() } else { 3 };
                 let mut list = names[..shown].join(", ");
                 if names.len() > shown {
                     list.push_str(&format!(" and {} more", names.len() - shown));
