@@ -1,5 +1,6 @@
 //! References a template makes to names it does not declare: `Ref`, `Fn::GetAtt` and the
-//! `${...}` of `Fn::Sub` naming no parameter, resource or pseudo parameter. CloudFormation refuses
+//! `${...}` of `Fn::Sub` naming no parameter, resource or pseudo parameter, and `DependsOn`
+//! naming no resource. CloudFormation refuses
 //! such a template when the change set is created ("Unresolved resource dependencies"); found
 //! here, it is a config problem before any AWS call, with where in the template it is.
 //!
@@ -44,6 +45,26 @@ pub fn unresolved(doc: &Value) -> Vec<String> {
         parameters,
     };
     let mut out = Vec::new();
+    for (logical_id, decl) in root
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let depends_on: Vec<&str> = match &decl["DependsOn"] {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for name in depends_on
+            .into_iter()
+            .filter(|n| !known.resources.contains(n))
+        {
+            out.push(format!(
+                "Resources.{logical_id}.DependsOn: `{name}` is no resource of the template"
+            ));
+        }
+    }
     for section in ["Resources", "Outputs", "Conditions", "Rules"] {
         if let Some(value) = root.get(section) {
             walk(value, section, &known, &BTreeSet::new(), &mut out);
@@ -186,11 +207,12 @@ mod tests {
     #[test]
     fn references_to_undeclared_names_are_found_with_where_they_are() {
         let found = check(
-            "Parameters:\n  Env: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${Env}-${Envv}-${AWS::Region}-${!Literal}'\n      Tags:\n        - {Key: q, Value: !GetAtt Queue.Arn}\n        - {Key: r, Value: !Ref Nope}\n        - {Key: s, Value: !Sub ['${Name}-${Topic.TopicName}', {Name: !Ref Env}]}\nOutputs:\n  Arn: {Value: !GetAtt Topc.TopicArn}\n",
+            "Parameters:\n  Env: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    DependsOn: [Queue]\n    Properties:\n      TopicName: !Sub '${Env}-${Envv}-${AWS::Region}-${!Literal}'\n      Tags:\n        - {Key: q, Value: !GetAtt Queue.Arn}\n        - {Key: r, Value: !Ref Nope}\n        - {Key: s, Value: !Sub ['${Name}-${Topic.TopicName}', {Name: !Ref Env}]}\nOutputs:\n  Arn: {Value: !GetAtt Topc.TopicArn}\n",
         );
         assert_eq!(
             found,
             [
+                "Resources.Topic.DependsOn: `Queue` is no resource of the template",
                 "Resources.Topic.Properties.Tags[0].Value: `Fn::GetAtt` of `Queue`, which is no resource of the template",
                 "Resources.Topic.Properties.Tags[1].Value: `Ref` to `Nope`, which is no parameter, resource or pseudo parameter of the template",
                 "Resources.Topic.Properties.TopicName: `Fn::Sub` uses `${Envv}`, which is no parameter, resource or pseudo parameter of the template",
