@@ -162,13 +162,7 @@ fn base_plan(spec: &StackSpec) -> StackPlan {
     };
     plan.termination_protection = spec.termination_protection;
     plan.allow_destructive = spec.allow_destructive;
-    plan.no_echo = spec
-        .template
-        .parameters
-        .iter()
-        .filter(|p| p.no_echo)
-        .map(|p| p.name.clone())
-        .collect();
+    plan.no_echo = spec.template.no_echo_names().collect();
     plan.mask = spec.mask.iter().map(|r| r.as_str().to_string()).collect();
     plan
 }
@@ -338,13 +332,7 @@ async fn plan_into<C: CloudFormation>(
         plan.warnings.extend(warnings);
         _permit = waits.requests.acquire().await.ok();
     }
-    let no_echo: BTreeSet<String> = spec
-        .template
-        .parameters
-        .iter()
-        .filter(|p| p.no_echo)
-        .map(|p| p.name.clone())
-        .collect();
+    let no_echo: BTreeSet<String> = spec.template.no_echo_names().collect();
     let new_parameters = spec.effective_parameters();
 
     match (change_set_type, &existing) {

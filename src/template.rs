@@ -96,6 +96,14 @@ impl Template {
         })
     }
 
+    /// The names of its NoEcho parameters.
+    pub fn no_echo_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.parameters
+            .iter()
+            .filter(|p| p.no_echo)
+            .map(|p| p.name.clone())
+    }
+
     pub fn parameter(&self, name: &str) -> Option<&TemplateParameter> {
         self.parameters.iter().find(|p| p.name == name)
     }
