@@ -941,14 +941,9 @@ fn a_root_cause_shared_by_several_stacks_is_explained_once() {
     }
 }
 
-#[test]
-fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
-    let _g = serial();
-    let names = [
-        unique("live-progress-orders-service"),
-        unique("live-b"),
-        unique("live-progress-c"),
-    ];
+/// A fleet of `names` on the queue service template, planned into `plan.json`, with the
+/// emulator's resources taking 0.3 s each from now on (the caller sets `delay(0.0)` after).
+fn planned_with_slow_resources(names: &[String]) -> Workspace {
     let ws = fleet(
         &names
             .iter()
@@ -959,6 +954,18 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
     let planned = cfd(&ws, &["plan", "--out", "plan.json"]);
     assert_eq!(planned.code, 0, "{}\n{}", planned.stdout, planned.stderr);
     delay(0.3);
+    ws
+}
+
+#[test]
+fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
+    let _g = serial();
+    let names = [
+        unique("live-progress-orders-service"),
+        unique("live-b"),
+        unique("live-progress-c"),
+    ];
+    let ws = planned_with_slow_resources(&names);
     let columns = 60;
     let (code, screen) = support::terminal::run_on_terminal(
         &cmd(&ws, &["apply", "--plan", "plan.json", "--color", "never"]),
@@ -1023,16 +1030,7 @@ fn live_progress_on_a_narrow_terminal_never_wraps_or_leaves_stale_rows() {
 fn a_fleet_taller_than_the_terminal_is_drawn_in_place_without_copies_in_the_scrollback() {
     let _g = serial();
     let names: Vec<String> = (0..10).map(|i| unique(&format!("tall{i}"))).collect();
-    let ws = fleet(
-        &names
-            .iter()
-            .map(|n| (n.as_str(), "templates/queue-service.yaml"))
-            .collect::<Vec<_>>(),
-        "",
-    );
-    let planned = cfd(&ws, &["plan", "--out", "plan.json"]);
-    assert_eq!(planned.code, 0, "{}\n{}", planned.stdout, planned.stderr);
-    delay(0.3);
+    let ws = planned_with_slow_resources(&names);
     let (code, screen) = support::terminal::run_on_terminal_sized(
         &cmd(
             &ws,
